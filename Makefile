@@ -1,0 +1,33 @@
+# `make train` and `make test` work on a fresh machine: each first builds .venv itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+
+.PHONY: train test lint format bench clean
+
+train: $(READY)
+	$(BIN)/nnbackprop train --config configs/dosage.yaml
+
+test: $(READY)
+	$(BIN)/python -m pytest
+
+lint: $(READY)
+	$(BIN)/ruff check nnbackprop tests benchmarks
+	$(BIN)/ruff format --check nnbackprop tests benchmarks
+
+format: $(READY)
+	$(BIN)/ruff format nnbackprop tests benchmarks
+
+bench: $(READY)
+	$(BIN)/python benchmarks/bench.py
+
+$(READY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,plot,dev]'
+	touch $(READY)
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,277 @@
+"""The command line: parse, call the library, print, map errors to exit codes.
+
+Data goes to stdout or a file; everything said to a person goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+
+import click
+import numpy as np
+
+from . import __version__, config as config_mod, data as data_mod, results
+from .errors import NnbackpropError
+from .network import Objective, forward, param_names
+from .training import Interrupt, Settings, State, initial_theta, train as run_training
+
+EXIT_CODES = {
+    0: "success",
+    1: "internal error (a bug: please report it)",
+    2: "bad input: a config, data, result file, value or option (one 'Error:' line on stderr)",
+    3: "training diverged (the result is still written, with the last finite parameters)",
+    4: "gradcheck: an analytic gradient disagrees with the finite difference",
+    5: "--require-convergence: training stopped at max_epochs without converging",
+    130: "interrupted by Ctrl-C (SIGINT); the result so far is written",
+    143: "terminated (SIGTERM); the result so far is written",
+}
+EXIT_DIVERGED, EXIT_NOT_CONVERGED = 3, 5
+
+EXIT_CODE_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.items())
+
+
+class InputError(click.ClickException):
+    exit_code = 2
+
+
+class Group(click.Group):
+    """Turns library errors into one ``Error: ...`` line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NnbackpropError as e:
+            raise InputError(str(e)) from None
+
+
+def say(message: str = "", **style):
+    """Talk to the person: stderr, coloured only on a terminal and without NO_COLOR."""
+    color = None if sys.stderr.isatty() and "NO_COLOR" not in os.environ else False
+    click.secho(message, err=True, color=color, **style)
+
+
+@click.group(cls=Group, epilog=EXIT_CODE_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nnbackprop")
+def cli():
+    """Train, inspect and check a small neural network whose backpropagation is derived by hand.
+
+    \b
+    Examples:
+      nnbackprop train --config configs/dosage.yaml
+      nnbackprop predict --params runs/dosage.json 0 0.5 1
+    """
+
+
+# --- train ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--config", "-c", "config_path", required=True, metavar="FILE", help="The YAML config.")
+@click.option("--out", "-o", metavar="PATH", help="Where the result JSON goes ('-': stdout). Default: the config's output.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable), e.g. training.learning_rate=0.05.")
+@click.option("--lr", metavar="RATE", help="Shorthand for --set training.learning_rate=RATE.")
+@click.option("--epochs", metavar="N", help="Shorthand for --set training.max_epochs=N.")
+@click.option("--seed", metavar="N", help="Start from random weights drawn with seed N (replaces the config's init).")
+@click.option("--dry-run", is_flag=True, help="Check the config and data, print the resolved config, write nothing.")
+@click.option("--require-convergence", is_flag=True, help="Exit 5 when training stops at max_epochs.")
+@click.option("--init-params", metavar="RESULT", help="Start a new run from another run's params.")
+@click.option("--resume", metavar="RESULT", help="Carry on an interrupted or finished run.")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), metavar="N", help="Write the result so far every N epochs.")
+@click.option("--quiet", "-q", is_flag=True, help="Say nothing on stderr but errors.")
+def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_convergence, init_params, resume, checkpoint_every, quiet):
+    """Train the network in a config and write the result JSON.
+
+    Command-line values win over the config file, which wins over the defaults.
+
+    \b
+    Examples:
+      nnbackprop train --config configs/dosage.yaml
+      nnbackprop train -c configs/dosage.yaml --lr 0.05 --epochs 20000 --out run.json
+      nnbackprop train -c configs/dosage.yaml --out - | jq .final_loss
+    """
+    overrides = list(overrides)
+    overrides += [f"training.learning_rate={lr}"] * (lr is not None) + [f"training.max_epochs={epochs}"] * (epochs is not None)
+    overrides += [f"init={{seed: {seed}}}"] * (seed is not None)
+    config = config_mod.load(config_path, overrides)
+    out = out or config.output or "-"
+    names, (x, y) = data_mod.load_columns(config.data.path, [config.data.input, config.data.target])
+    hidden = config.model.hidden
+    if dry_run:
+        say(f"config {config_path} and data {config.data.path} ({len(x)} rows, columns {names[0]} -> {names[1]}) are valid; nothing written")
+        click.echo(json.dumps(config.to_dict(), indent=2))
+        return
+
+    state = _starting_state(config, init_params, resume)
+    trainable = config.training.trainable or param_names(hidden)
+    settings = Settings(
+        config.training.learning_rate,
+        config.training.max_epochs,
+        config.training.min_step_size,
+        np.array([name in trainable for name in param_names(hidden)]),
+    )
+    data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_mod.sha256(config.data.path)}
+    extra = {"seed": config.init.seed}
+    started = time.perf_counter()
+
+    def document():
+        return results.document(config, state, data_info, {**extra, "wall_time_s": round(time.perf_counter() - started, 6)})
+
+    checkpoint = None
+    if checkpoint_every:
+        if out == "-":
+            raise InputError("--checkpoint-every needs a file to write, not --out -")
+        checkpoint = lambda s: results.write(document(), out)  # noqa: E731
+
+    interrupt = Interrupt()
+    with _signals_to(interrupt):
+        run_training(Objective(x, y, config.model.activation), state, settings, checkpoint, checkpoint_every or 0, interrupt)
+
+    doc = document()
+    results.write(doc, out)
+    if not quiet:
+        _summary(doc, out)
+    reason = doc["stop_reason"]
+    if reason == "interrupted":
+        say(f"interrupted after epoch {doc['epochs']}; carry on with --resume {out if out != '-' else 'RESULT.json'}")
+        sys.exit(128 + interrupt.signal)
+    if reason == "diverged":
+        say(f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away. Try a smaller learning rate (now {config.training.learning_rate:g}).", fg="red")
+        sys.exit(EXIT_DIVERGED)
+    if require_convergence and reason == "max_epochs":
+        say(f"not converged: stopped at max_epochs = {config.training.max_epochs} with steps still >= {config.training.min_step_size:g}", fg="red")
+        sys.exit(EXIT_NOT_CONVERGED)
+
+
+def _starting_state(config, init_params, resume) -> State:
+    hidden = config.model.hidden
+    if init_params and resume:
+        raise InputError("--init-params and --resume do not go together: resume carries on a run, init-params starts a new one")
+    if resume:
+        model = results.load_model(resume)
+        _check_fits(model, config, resume)
+        state = results.state_from(model.document, hidden, resume)
+        state.reasons = [None]
+        return state
+    if init_params:
+        model = results.load_model(init_params)
+        _check_fits(model, config, init_params)
+        return State.start(model.theta)
+    return State.start(initial_theta(hidden, config.init.seed, config.init.values, config.training.restarts))
+
+
+def _check_fits(model, config, path):
+    if (model.hidden, model.activation) != (config.model.hidden, config.model.activation):
+        raise InputError(
+            f"{path}: model has hidden: {model.hidden}, activation: {model.activation}, but the config "
+            f"has hidden: {config.model.hidden}, activation: {config.model.activation}"
+        )
+
+
+class _signals_to:
+    """Within the block, SIGINT and SIGTERM set ``interrupt.signal`` instead of killing."""
+
+    def __init__(self, interrupt):
+        self.interrupt = interrupt
+
+    def __enter__(self):
+        def handler(signum, frame):
+            self.interrupt.signal = signum
+
+        self.saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def __exit__(self, *exc):
+        for s, old in self.saved.items():
+            signal.signal(s, old)
+
+
+def _summary(doc, out):
+    params = "  ".join(f"{name} = {value:.4f}" for name, value in doc["params"].items())
+    loss = doc["final_loss"]
+    say(
+        f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}, SSR {loss:.6g} "
+        f"({doc['wall_time_s']:.2f} s)" if loss is not None else f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}"
+    )
+    say(params)
+    if out != "-":
+        say(f"wrote {out}")
+
+
+# --- predict -------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--params", "-p", "params_path", required=True, metavar="RESULT", help="A result JSON from 'nnbackprop train'.")
+@click.argument("values", nargs=-1)
+@click.option("--input", "-i", "input_path", metavar="FILE", help="Inputs: one number per line, or a CSV with the training input column ('-': stdin).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+def predict(params_path, values, input_path, fmt):
+    """Print the network's prediction for each input.
+
+    Inputs come from VALUES, or from --input, or from stdin when neither is given.
+    Put -- before negative values. A large input is read and written in blocks.
+
+    \b
+    Examples:
+      nnbackprop predict --params runs/dosage.json 0 0.25 0.5
+      nnbackprop predict --params runs/dosage.json -- -1 2
+      seq 0 0.1 1 | nnbackprop predict -p runs/dosage.json --format json
+    """
+    model = results.load_model(params_path)
+    if values and input_path:
+        raise InputError("give VALUES or --input, not both")
+    if values:
+        blocks = iter([_parse_values(values)])
+    else:
+        if input_path is None and sys.stdin.isatty():
+            raise InputError("no inputs: give VALUES, --input FILE, or pipe numbers into stdin")
+        blocks = data_mod.iter_inputs(input_path or "-", model.input_name)
+    try:
+        _write_predictions(model, blocks, fmt)
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _parse_values(values) -> np.ndarray:
+    out = []
+    for i, value in enumerate(values, 1):
+        try:
+            number = float(value)
+        except ValueError:
+            raise InputError(f"value {i} ({value!r}): not a number") from None
+        if not np.isfinite(number):
+            raise InputError(f"value {i} ({value!r}): not a finite number")
+        out.append(number)
+    return np.array(out)
+
+
+def _write_predictions(model, blocks, fmt):
+    write = sys.stdout.write
+    first = True
+    write("input,prediction\n" if fmt == "csv" else "[")
+    for x in blocks:
+        with np.errstate(over="ignore", invalid="ignore"):
+            predicted = forward(model.theta, x, model.activation)
+        if fmt == "csv":
+            write("".join(f"{a!r},{_number(b)}\n" for a, b in zip(x.tolist(), predicted.tolist())))
+        else:
+            rows = ",\n  ".join(json.dumps({"input": a, "prediction": results.finite_or_none(b)}) for a, b in zip(x.tolist(), predicted.tolist()))
+            if rows:
+                write(("\n  " if first else ",\n  ") + rows)
+                first = False
+        sys.stdout.flush()
+    if fmt == "json":
+        write("\n]\n" if not first else "]\n")
+    sys.stdout.flush()
+
+
+def _number(value: float) -> str:
+    return repr(value) if np.isfinite(value) else ""
+
+
+def main(**kwargs):
+    cli(**kwargs)

@@ -1,0 +1,352 @@
+"""YAML config -> a validated, frozen :class:`Config`.
+
+Scalars are read from the YAML node tree and interpreted here, by the type each key
+expects, so numbers read as people write them (``1e-3``, ``.5``) and a column named
+``no`` stays a string.  Every error names the file, the line and the dotted key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .network import ACTIVATIONS, param_names
+
+DEFAULTS = {
+    "model": {"hidden": 2, "activation": "softplus"},
+    "training": {"learning_rate": 0.1, "max_epochs": 1000, "min_step_size": 0.001, "restarts": 1},
+}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str
+    input: str | None = None  # None: the first column
+    target: str | None = None  # None: the second column
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    hidden: int = 2
+    activation: str = "softplus"
+
+
+@dataclass(frozen=True)
+class InitConfig:
+    seed: int | None = None
+    values: dict[str, float] = field(default_factory=dict)  # parameter name -> starting value
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    learning_rate: float = 0.1
+    max_epochs: int = 1000
+    min_step_size: float = 0.001
+    trainable: tuple[str, ...] | None = None  # None: every parameter
+    restarts: int = 1
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    init: InitConfig = InitConfig()
+    training: TrainingConfig = TrainingConfig()
+    output: str | None = None  # None: stdout, unless --out says otherwise
+    source: str = "<config>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as resolved, for the result file."""
+        d = dataclasses.asdict(self)
+        d.pop("source")
+        init = d.pop("init")
+        d["init"] = {**({"seed": init["seed"]} if init["seed"] is not None else {}), **init["values"]}
+        if d["training"]["trainable"] is not None:
+            d["training"]["trainable"] = list(d["training"]["trainable"])
+        return d
+
+
+# --- reading YAML into a tree of scalars that remember where they came from ----------
+
+
+@dataclass(frozen=True)
+class Scalar:
+    text: str
+    quoted: bool
+    where: str  # "file:line" or "--set KEY=VALUE"
+    null: bool = False
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _tree(node, source: str, path: str = ""):
+    """A YAML node as dicts, lists and :class:`Scalar` s; duplicate keys are errors."""
+    where = f"{source}:{node.start_mark.line + 1}"
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None:
+                raise ConfigError(f"{where}: {path or 'top level'}: keys must be plain names")
+            dotted = f"{path}.{key}" if path else key
+            if key in out:
+                raise ConfigError(f"{source}:{key_node.start_mark.line + 1}: {dotted}: key given twice")
+            out[key] = _tree(value_node, source, dotted)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_tree(item, source, f"{path}[{i}]") for i, item in enumerate(node.value)]
+    null = node.tag == "tag:yaml.org,2002:null" and node.style is None
+    return Scalar(node.value, node.style is not None, where, null)
+
+
+def read_tree(text: str, source: str):
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        place = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ConfigError(f"{place}: YAML syntax error: {e.problem or e.context}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source}: YAML error: {e}") from None
+    if node is None:
+        raise ConfigError(f"{source}: empty config, expected a mapping with at least a 'data' key")
+    tree = _tree(node, source)
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{source}: expected a mapping of keys (data, model, init, ...), got a {_kind(tree)}")
+    return tree
+
+
+def _kind(value) -> str:
+    return {dict: "mapping", list: "list"}.get(type(value), "single value")
+
+
+# --- interpreting scalars ------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _fail(value, key: str, message: str):
+    where = value.where if isinstance(value, Scalar) else getattr(value, "where", None)
+    prefix = f"{where}: " if where else ""
+    raise ConfigError(f"{prefix}{key}: {message}")
+
+
+def _shown(value) -> str:
+    if isinstance(value, Scalar):
+        return "nothing" if value.null else repr(value.text)
+    return f"a {_kind(value)}"
+
+
+def number(value, key: str) -> float:
+    if not isinstance(value, Scalar) or value.null or value.quoted or not _NUMBER.fullmatch(value.text):
+        _fail(value, key, f"must be a number, got {_shown(value)}")
+    result = float(value.text.replace("_", ""))
+    if not math.isfinite(result):
+        _fail(value, key, f"must be a finite number, got {value.text!r}")
+    return result
+
+
+def whole(value, key: str, minimum: int) -> int:
+    result = number(value, key) if isinstance(value, Scalar) and not value.null else None
+    if result is None or result != int(result):
+        _fail(value, key, f"must be a whole number, got {_shown(value)}")
+    if result < minimum:
+        _fail(value, key, f"must be at least {minimum}, got {value.text}")
+    return int(result)
+
+
+def text(value, key: str) -> str:
+    if not isinstance(value, Scalar) or value.null or not value.text.strip():
+        _fail(value, key, f"must be a non-empty string, got {_shown(value)}")
+    return value.text.strip()
+
+
+def optional(value, read, key, *args):
+    if isinstance(value, Scalar) and value.null:
+        return None
+    return read(value, key, *args)
+
+
+def _names(value, key: str) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    return tuple(text(item, f"{key}[{i}]" if isinstance(value, list) else key) for i, item in enumerate(items))
+
+
+def _check_keys(mapping, allowed, path: str, where: str):
+    if not isinstance(mapping, dict):
+        place = mapping if isinstance(mapping, Scalar) else _first_scalar(mapping) or Scalar("", False, where)
+        _fail(place, path, f"must be a mapping, got {_shown(mapping)}")
+    for key, value in mapping.items():
+        if key not in allowed:
+            dotted = f"{path}.{key}" if path else key
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(allowed)})"
+            _fail(_first_scalar(value) or Scalar("", False, where), dotted, f"unknown key{hint}")
+
+
+def _first_scalar(value):
+    if isinstance(value, Scalar):
+        return value
+    items = value.values() if isinstance(value, dict) else value
+    return next((s for s in map(_first_scalar, items) if s is not None), None)
+
+
+# --- the config ----------------------------------------------------------------------
+
+
+def load(path: str, overrides: list[str] = ()) -> Config:
+    """Read, override (``KEY=VALUE`` strings) and validate the config at ``path``."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            source_text = f.read()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    tree = read_tree(source_text, path)
+    base = os.path.dirname(path)
+    for override in overrides:
+        apply_override(tree, override)
+    return from_tree(tree, path, base)
+
+
+def apply_override(tree: dict, override: str):
+    """Set a dotted key from ``KEY=VALUE``; the value is read as a YAML value."""
+    key, sep, raw = override.partition("=")
+    where = f"--set {override}"
+    if not sep or not key.strip():
+        raise ConfigError(f"{where}: expected KEY=VALUE, such as training.learning_rate=0.05")
+    parts = key.strip().split(".")
+    value = read_value(raw, where)
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = value
+
+
+def read_value(raw: str, where: str):
+    try:
+        node = yaml.compose(raw if raw.strip() else "~", Loader=_Loader)
+    except yaml.YAMLError:
+        raise ConfigError(f"{where}: cannot read the value as YAML") from None
+    value = _tree(node, where)
+
+    def mark(v):
+        if isinstance(v, Scalar):
+            return dataclasses.replace(v, where=where, text=v.text)
+        return [mark(i) for i in v] if isinstance(v, list) else {k: mark(i) for k, i in v.items()}
+
+    return mark(value)
+
+
+def from_tree(tree: dict, source: str, base: str) -> Config:
+    _check_keys(tree, ["data", "model", "init", "training", "output"], "", source)
+    if "data" not in tree:
+        raise ConfigError(f"{source}: data: missing (data.path names the CSV file)")
+    data = _data(tree["data"], source, base)
+    model = _model(tree.get("model", {}), source)
+    init = _init(tree.get("init"), model.hidden, source)
+    training = _training(tree.get("training", {}), model.hidden, init, source)
+    output = tree.get("output")
+    if output is not None:
+        output = optional(output, text, "output")
+        if output is not None and output != "-":
+            output = _resolve(output, output_where(tree), base)
+    return Config(data, model, init, training, output, source)
+
+
+def output_where(tree):
+    return tree["output"].where if isinstance(tree.get("output"), Scalar) else ""
+
+
+def _resolve(path: str, where: str, base: str) -> str:
+    if where.startswith("--set") or os.path.isabs(path):
+        return os.path.normpath(path)
+    return os.path.normpath(os.path.join(base, path))
+
+
+def _data(tree, source, base) -> DataConfig:
+    _check_keys(tree, ["path", "input", "target"], "data", source)
+    if "path" not in tree:
+        _fail(_first_scalar(tree) or Scalar("", False, source), "data.path", "missing (the CSV file to train on)")
+    path = _resolve(text(tree["path"], "data.path"), tree["path"].where, base)
+    if not os.path.isfile(path):
+        what = "is a directory" if os.path.isdir(path) else "does not exist"
+        _fail(tree["path"], "data.path", f"{path} {what}")
+    columns = {k: optional(tree[k], text, f"data.{k}") for k in ("input", "target") if k in tree}
+    return DataConfig(path, **columns)
+
+
+def _model(tree, source) -> ModelConfig:
+    _check_keys(tree, ["hidden", "activation"], "model", source)
+    hidden = whole(tree["hidden"], "model.hidden", 1) if "hidden" in tree else 2
+    activation = "softplus"
+    if "activation" in tree:
+        activation = text(tree["activation"], "model.activation")
+        if activation not in ACTIVATIONS:
+            _fail(tree["activation"], "model.activation", f"unknown '{activation}' (one of: {', '.join(ACTIVATIONS)})")
+    return ModelConfig(hidden, activation)
+
+
+def _init(tree, hidden, source) -> InitConfig:
+    names = param_names(hidden)
+    if tree is None:
+        return InitConfig(seed=0)
+    _check_keys(tree, ["seed", *names], "init", source)
+    seed = optional(tree["seed"], whole, "init.seed", 0) if "seed" in tree else None
+    values = {name: number(tree[name], f"init.{name}") for name in names if name in tree}
+    missing = [name for name in names if name not in values]
+    if seed is None and missing:
+        where = _first_scalar(tree) or Scalar("", False, source)
+        _fail(where, "init", f"missing {', '.join(missing)} (give every parameter, or seed: N)")
+    return InitConfig(seed, values)
+
+
+def _training(tree, hidden, init, source) -> TrainingConfig:
+    allowed = ["learning_rate", "max_epochs", "min_step_size", "trainable", "restarts"]
+    _check_keys(tree, allowed, "training", source)
+    t = TrainingConfig()
+    if "learning_rate" in tree:
+        lr = number(tree["learning_rate"], "training.learning_rate")
+        if lr <= 0:
+            _fail(tree["learning_rate"], "training.learning_rate", f"must be greater than 0, got {lr:g}")
+        t = dataclasses.replace(t, learning_rate=lr)
+    if "max_epochs" in tree:
+        t = dataclasses.replace(t, max_epochs=whole(tree["max_epochs"], "training.max_epochs", 0))
+    if "min_step_size" in tree:
+        step = number(tree["min_step_size"], "training.min_step_size")
+        if step < 0:
+            _fail(tree["min_step_size"], "training.min_step_size", f"must be at least 0, got {step:g}")
+        t = dataclasses.replace(t, min_step_size=step)
+    if "trainable" in tree:
+        trainable = _names(tree["trainable"], "training.trainable")
+        names = param_names(hidden)
+        for name in trainable:
+            if name not in names:
+                _fail(tree["trainable"], "training.trainable", f"no parameter '{name}' (with hidden: {hidden}: {', '.join(names)})")
+        if not trainable:
+            _fail(tree["trainable"], "training.trainable", "must name at least one parameter")
+        t = dataclasses.replace(t, trainable=trainable)
+    if "restarts" in tree:
+        restarts = whole(tree["restarts"], "training.restarts", 1)
+        if restarts > 1 and init.seed is None:
+            _fail(tree["restarts"], "training.restarts", "needs init: {seed: N} so that the starts differ")
+        t = dataclasses.replace(t, restarts=restarts)
+    return t

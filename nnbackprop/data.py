@@ -1,0 +1,237 @@
+"""CSV files to float64 arrays, with errors that name the file, line and column.
+
+The common case is parsed without a Python loop per row (a byte-level check of the
+column count, then NumPy's C parser).  Anything unusual (quotes, blank lines in the
+middle, a bad cell) goes through a plain row-by-row parser that finds the exact line
+and column to blame, so the fast path never has to explain anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import sys
+
+import numpy as np
+
+from .errors import DataError
+
+
+def read_text(path: str) -> str:
+    """The text of ``path`` (``-`` is stdin): UTF-8, a byte-order mark dropped, lines ending in ``\\n``."""
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a CSV file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read: {e.strerror}") from None
+    return decode(raw, path)
+
+
+def decode(raw: bytes, source: str) -> str:
+    """Bytes to text, refusing binary files; CRLF and CR line ends become LF."""
+    if b"\x00" in raw:
+        offset = raw.index(b"\x00")
+        raise DataError(f"{source}: binary file (NUL byte at offset {offset}), expected CSV text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise DataError(f"{source}: line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x})") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def load_columns(path: str, names: list[str | None]) -> tuple[list[str], list[np.ndarray]]:
+    """Read the named columns of a CSV file with a header row.
+
+    A name of ``None`` picks the column at the same position (first, second, ...).
+    Returns the column names used and one float64 array per column.
+    """
+    return parse_columns(read_text(path), path, names)
+
+
+def parse_columns(text: str, source: str, names: list[str | None]):
+    """:func:`load_columns` on text already read."""
+    lines = text.split("\n")
+    first = _first_nonblank(lines)
+    if first is None:
+        raise DataError(f"{source}: empty file, expected a header row and data rows")
+    header = _split(lines[first], source, first + 1)
+    columns = [cell.strip() for cell in header]
+    if all(_is_number(cell) for cell in columns):
+        raise DataError(f"{source}: line {first + 1}: no header row (the first line holds only numbers)")
+    indices = [_column_index(columns, name, position, source) for position, name in enumerate(names)]
+    used = [columns[i] for i in indices]
+    body_start = first + 1
+    if _first_nonblank(lines[body_start:]) is None:
+        raise DataError(f"{source}: a header row but no data rows")
+    arrays = _parse_body(lines, body_start, len(columns), indices, used, source)
+    return used, arrays
+
+
+def iter_inputs(path: str, column: str | None, block: int = 65536):
+    """Yield the inputs in ``path`` (``-`` is stdin) as float64 arrays of at most ``block`` values.
+
+    The file is either one number per line or a CSV with a header row, read from
+    ``column`` (or its only column).  It is read a block of lines at a time, so a large
+    file never sits in memory whole.
+    """
+    stream = _open_text(path)
+    try:
+        number = 0
+        line = ""
+        for line in stream:
+            number += 1
+            if line.strip():
+                break
+        else:
+            raise DataError(f"{path}: empty, expected numbers (one per line) or a CSV with a header")
+        if looks_like_number(line):
+            ncols, indices, names, lines = 1, [0], [None], [line]
+        else:
+            columns = [cell.strip() for cell in _split(line.rstrip("\n"), path, number)]
+            if column is None and len(columns) > 1:
+                raise DataError(f"{path}: line {number}: which column holds the input? (columns: {', '.join(columns)})")
+            indices = [_column_index(columns, column, 0, path)]
+            ncols, names, lines = len(columns), [columns[indices[0]]], []
+        offset = number - len(lines)
+        for line in stream:
+            lines.append(line)
+            if len(lines) == block:
+                yield _parse_body([s.rstrip("\n") for s in lines], 0, ncols, indices, names, path, offset)[0]
+                offset += len(lines)
+                lines = []
+        if lines:
+            yield _parse_body([s.rstrip("\n") for s in lines], 0, ncols, indices, names, path, offset)[0]
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text") from None
+    finally:
+        if path != "-":
+            stream.close()
+
+
+def _open_text(path):
+    if path == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline=None)
+    try:
+        return open(path, encoding="utf-8-sig", newline=None)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not an input file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def looks_like_number(line: str) -> bool:
+    """True when ``line`` holds one number and nothing else (a values file, not a CSV header)."""
+    return _is_number(line.strip())
+
+
+def _first_nonblank(lines):
+    return next((i for i, line in enumerate(lines) if line.strip()), None)
+
+
+def _split(line, source, number):
+    try:
+        return next(csv.reader([line], skipinitialspace=True))
+    except csv.Error as e:
+        raise DataError(f"{source}: line {number}: {e}") from None
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _column_index(columns, name, position, source):
+    if name is None:
+        if position >= len(columns):
+            raise DataError(f"{source}: needs at least {position + 1} columns, found {len(columns)}")
+        return position
+    if name in columns:
+        return columns.index(name)
+    raise DataError(f"{source}: no column '{name}' (columns: {', '.join(columns)})")
+
+
+def _parse_body(lines, start, ncols, indices, names, source, line_offset=0):
+    body = "\n".join(lines[start:]).rstrip()
+    if "\x00" in body:
+        raise DataError(f"{source}: binary file (a NUL byte), expected text")
+    arrays = _parse_fast(body, ncols, indices)
+    if arrays is None:
+        arrays = _parse_slow(lines, start, ncols, indices, names, source, line_offset)
+    return arrays
+
+
+def _parse_fast(body: str, ncols: int, indices) -> list[np.ndarray] | None:
+    """Vectorized parse of a clean body; None when anything needs a closer look."""
+    if '"' in body or not body:
+        return None
+    raw = np.frombuffer(body.encode(), dtype=np.uint8)
+    separators = np.flatnonzero((raw == ord(",")) | (raw == ord("\n")))
+    line_ends = np.flatnonzero(raw[separators] == ord("\n"))
+    bounds = np.concatenate(([-1], line_ends, [len(separators)]))
+    if np.any(np.diff(bounds) != ncols):  # commas per line + 1 == ncols, blank lines included
+        return None
+    try:
+        table = np.loadtxt(
+            io.StringIO(body), delimiter=",", usecols=indices, comments=None, ndmin=2, dtype=np.float64
+        )
+    except ValueError:
+        return None
+    if not np.isfinite(table).all():
+        return None
+    return [np.ascontiguousarray(table[:, k]) for k in range(len(indices))]
+
+
+def _parse_slow(lines, start, ncols, indices, names, source, line_offset):
+    """Row by row, naming the line and column of the first thing wrong."""
+    values = [[] for _ in indices]
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if not line.strip():
+            continue
+        number = i + 1 + line_offset
+        cells = _split(line, source, number)
+        if len(cells) != ncols:
+            expected = f"{ncols} as in the header" if names[0] is not None else "one number per line"
+            raise DataError(f"{source}: line {number}: {len(cells)} fields, expected {expected}")
+        for column, (index, name) in enumerate(zip(indices, names)):
+            values[column].append(_number(cells[index], source, number, name, ncols))
+    return [np.array(v, dtype=np.float64) for v in values]
+
+
+def _number(cell, source, number, name, ncols):
+    where = f"{source}: line {number}" + (f", column '{name}'" if name is not None else "")
+    text = cell.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        shown = repr(text) if text else "an empty cell"
+        raise DataError(f"{where}: {shown} is not a number") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {text!r} is not a finite number")
+    return value
+
+
+def sha256(path: str) -> str:
+    """The SHA-256 of a file's bytes, to record which data a result was trained on."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

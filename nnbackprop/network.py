@@ -1,0 +1,158 @@
+"""The math of the network, NumPy only: activations, forward pass, SSR and its gradient.
+
+One input, H hidden neurons, one linear output::
+
+    z_i = x * w_i + b_i                     (hidden neuron i = 1..H; the article's x_i)
+    a_i = activation(z_i)                   (the article's y_i)
+    predicted = sum_i a_i * w_(H+i) + b_(H+1)
+    SSR = sum over samples of (observed - predicted)^2
+
+Parameters pack into one float64 vector in StatQuest's order,
+``w1, b1, w2, b2, ..., wH, bH, w(H+1), ..., w(2H), b(H+1)``, so ``theta[0:2H:2]`` are
+the input weights, ``theta[1:2H:2]`` the hidden biases, ``theta[2H:3H]`` the output
+weights and ``theta[3H]`` the output bias.  A leading batch axis (several starts
+trained together) is allowed everywhere: ``theta`` of shape ``(R, 3H + 1)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --- activations: each returns (a, da/dz), sharing one exp where it can --------------
+
+
+def softplus(z):
+    """log(1 + e^z) and its derivative sigmoid(z), stable for any float."""
+    t = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    a = np.maximum(z, 0.0) + np.log1p(t)
+    da = np.where(z >= 0, 1.0, t) / (1.0 + t)  # sigmoid(z) from the same t
+    return a, da
+
+
+def sigmoid(z):
+    """1 / (1 + e^-z) and its derivative sigmoid(z) * (1 - sigmoid(z))."""
+    t = np.exp(-np.abs(z))
+    a = np.where(z >= 0, 1.0, t) / (1.0 + t)
+    da = t / (1.0 + t) ** 2  # = a * (1 - a), without cancellation
+    return a, da
+
+
+def tanh(z):
+    """tanh(z) and its derivative 1 - tanh(z)^2."""
+    a = np.tanh(z)
+    return a, 1.0 - a * a
+
+
+def relu(z):
+    """max(z, 0) and its derivative: 1 where z > 0, else 0 (0 at z = 0)."""
+    return np.maximum(z, 0.0), (z > 0).astype(np.float64)
+
+
+ACTIVATIONS = {"softplus": softplus, "relu": relu, "sigmoid": sigmoid, "tanh": tanh}
+
+# How the local derivative dy/dx reads for a learner, per activation.
+DERIVATIVE_NAMES = {
+    "softplus": "sigmoid(x)",
+    "relu": "1 if x > 0 else 0",
+    "sigmoid": "y * (1 - y)",
+    "tanh": "1 - y^2",
+}
+
+
+# --- parameters -------------------------------------------------------------------
+
+
+def param_names(hidden: int) -> list[str]:
+    """Names in pack order: w1, b1, ..., wH, bH, w(H+1), ..., w(2H), b(H+1)."""
+    names = []
+    for i in range(1, hidden + 1):
+        names += [f"w{i}", f"b{i}"]
+    names += [f"w{hidden + i}" for i in range(1, hidden + 1)]
+    return names + [f"b{hidden + 1}"]
+
+
+def hidden_of(theta) -> int:
+    """The number of hidden neurons H of a packed parameter vector (length 3H + 1)."""
+    return (np.shape(theta)[-1] - 1) // 3
+
+
+def unpack(theta):
+    """Views ``(w_in, b_in, w_out, b_out)`` of a packed ``theta`` of shape (..., 3H + 1)."""
+    h = hidden_of(theta)
+    return theta[..., 0 : 2 * h : 2], theta[..., 1 : 2 * h : 2], theta[..., 2 * h : 3 * h], theta[..., 3 * h]
+
+
+def pack(w_in, b_in, w_out, b_out):
+    """The inverse of :func:`unpack`: a float64 vector (or batch) in pack order."""
+    w_in = np.asarray(w_in, dtype=np.float64)
+    h = w_in.shape[-1]
+    theta = np.empty(w_in.shape[:-1] + (3 * h + 1,))
+    theta[..., 0 : 2 * h : 2] = w_in
+    theta[..., 1 : 2 * h : 2] = b_in
+    theta[..., 2 * h : 3 * h] = w_out
+    theta[..., 3 * h] = b_out
+    return theta
+
+
+# --- forward and backward ---------------------------------------------------------
+
+
+def hidden_layer(theta, x, activation="softplus"):
+    """Hidden inputs ``z`` and outputs ``a``, each of shape (..., n, H), and da/dz."""
+    w_in, b_in, _, _ = unpack(theta)
+    z = x[:, None] * w_in[..., None, :] + b_in[..., None, :]
+    a, da = ACTIVATIONS[activation](z)
+    return z, a, da
+
+
+def forward(theta, x, activation="softplus"):
+    """Predicted values, shape (..., n), for inputs ``x`` of shape (n,)."""
+    _, a, _ = hidden_layer(theta, x, activation)
+    _, _, w_out, b_out = unpack(theta)
+    return np.einsum("...nh,...h->...n", a, w_out) + b_out[..., None]
+
+
+def ssr_and_gradient(theta, x, observed, activation="softplus"):
+    """The SSR and its gradient with respect to every parameter.
+
+    Parameters
+    ----------
+    theta : ndarray, shape (P,) or (R, P)
+        Packed parameters, P = 3H + 1.
+    x, observed : ndarray, shape (n,)
+        Inputs and observed values.
+
+    Returns
+    -------
+    ssr : float or ndarray of shape (R,)
+    gradient : ndarray, same shape as ``theta``
+        dSSR/dtheta, in pack order.
+    """
+    _, a, da = hidden_layer(theta, x, activation)
+    w_in, b_in, w_out, b_out = unpack(theta)
+    predicted = np.einsum("...nh,...h->...n", a, w_out) + b_out[..., None]
+    residual = observed - predicted
+    dpredicted = -2.0 * residual  # dSSR/dpredicted
+    dw_out = np.einsum("...n,...nh->...h", dpredicted, a)  # * dpredicted/dw_out = y
+    db_out = dpredicted.sum(axis=-1)  # * dpredicted/db_out = 1
+    dz = dpredicted[..., None] * w_out[..., None, :] * da  # * dpredicted/dy * dy/dx
+    dw_in = np.einsum("n,...nh->...h", x, dz)  # * dx/dw_in = input
+    db_in = dz.sum(axis=-2)  # * dx/db_in = 1
+    ssr = np.einsum("...n,...n->...", residual, residual)
+    return ssr, pack(dw_in, db_in, dw_out, db_out)
+
+
+class Objective:
+    """SSR and its gradient over one fixed dataset: the hot path of training.
+
+    ``objective(theta)`` returns ``(ssr, gradient)`` exactly as :func:`ssr_and_gradient`
+    does, for ``theta`` of shape (P,) or (R, P).
+    """
+
+    def __init__(self, x, observed, activation="softplus"):
+        self.x = np.ascontiguousarray(x, dtype=np.float64)
+        self.observed = np.ascontiguousarray(observed, dtype=np.float64)
+        self.activation = activation
+
+    def __call__(self, theta):
+        return ssr_and_gradient(theta, self.x, self.observed, self.activation)
