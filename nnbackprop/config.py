@@ -85,6 +85,15 @@ class Scalar:
     null: bool = False
 
 
+class Mapping(dict):
+    """A YAML mapping that remembers where it and each of its keys stood."""
+
+    def __init__(self, where: str):
+        super().__init__()
+        self.where = where
+        self.key_where: dict[str, str] = {}
+
+
 class _Loader(yaml.SafeLoader):
     pass
 
@@ -93,7 +102,7 @@ def _tree(node, source: str, path: str = ""):
     """A YAML node as dicts, lists and :class:`Scalar` s; duplicate keys are errors."""
     where = f"{source}:{node.start_mark.line + 1}"
     if isinstance(node, yaml.MappingNode):
-        out = {}
+        out = Mapping(where)
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if key is None:
@@ -102,6 +111,7 @@ def _tree(node, source: str, path: str = ""):
             if key in out:
                 raise ConfigError(f"{source}:{key_node.start_mark.line + 1}: {dotted}: key given twice")
             out[key] = _tree(value_node, source, dotted)
+            out.key_where[key] = f"{source}:{key_node.start_mark.line + 1}"
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_tree(item, source, f"{path}[{i}]") for i, item in enumerate(node.value)]
@@ -127,7 +137,7 @@ def read_tree(text: str, source: str):
 
 
 def _kind(value) -> str:
-    return {dict: "mapping", list: "list"}.get(type(value), "single value")
+    return "mapping" if isinstance(value, dict) else "list" if isinstance(value, list) else "single value"
 
 
 # --- interpreting scalars ------------------------------------------------------------
@@ -136,7 +146,7 @@ _NUMBER = re.compile(r"[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _fail(value, key: str, message: str):
-    where = value.where if isinstance(value, Scalar) else getattr(value, "where", None)
+    where = getattr(value, "where", None)
     prefix = f"{where}: " if where else ""
     raise ConfigError(f"{prefix}{key}: {message}")
 
@@ -182,23 +192,27 @@ def _names(value, key: str) -> tuple[str, ...]:
     return tuple(text(item, f"{key}[{i}]" if isinstance(value, list) else key) for i, item in enumerate(items))
 
 
-def _check_keys(mapping, allowed, path: str, where: str):
-    if not isinstance(mapping, dict):
-        place = mapping if isinstance(mapping, Scalar) else _first_scalar(mapping) or Scalar("", False, where)
-        _fail(place, path, f"must be a mapping, got {_shown(mapping)}")
-    for key, value in mapping.items():
+def _check_keys(mapping, allowed, path: str):
+    if not isinstance(mapping, Mapping):
+        _fail(_place(mapping), path, f"must be a mapping, got {_shown(mapping)}")
+    for key in mapping:
         if key not in allowed:
             dotted = f"{path}.{key}" if path else key
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(allowed)})"
-            _fail(_first_scalar(value) or Scalar("", False, where), dotted, f"unknown key{hint}")
+            _fail(_At(mapping.key_where[key]), dotted, f"unknown key{hint}")
 
 
-def _first_scalar(value):
-    if isinstance(value, Scalar):
-        return value
-    items = value.values() if isinstance(value, dict) else value
-    return next((s for s in map(_first_scalar, items) if s is not None), None)
+@dataclass(frozen=True)
+class _At:
+    where: str
+
+
+def _place(value):
+    """Something with a ``where`` for any value: lists have none of their own."""
+    if isinstance(value, list):
+        return next((_place(v) for v in value), _At(""))
+    return value
 
 
 # --- the config ----------------------------------------------------------------------
@@ -233,12 +247,15 @@ def apply_override(tree: dict, override: str):
     parts = key.strip().split(".")
     value = read_value(raw, where)
     node = tree
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[parts[-1]] = value
+    for i, part in enumerate(parts):
+        if not isinstance(node, Mapping):
+            _fail(_At(where), key.strip(), f"'{part}' sits inside a value that is not a mapping")
+        node.key_where[part] = where
+        if i == len(parts) - 1:
+            node[part] = value
+        elif part not in node:
+            node[part] = Mapping(where)
+        node = node[part]
 
 
 def read_value(raw: str, where: str):
@@ -246,24 +263,30 @@ def read_value(raw: str, where: str):
         node = yaml.compose(raw if raw.strip() else "~", Loader=_Loader)
     except yaml.YAMLError:
         raise ConfigError(f"{where}: cannot read the value as YAML") from None
-    value = _tree(node, where)
+    return _rewhere(_tree(node, where), where)
 
-    def mark(v):
-        if isinstance(v, Scalar):
-            return dataclasses.replace(v, where=where, text=v.text)
-        return [mark(i) for i in v] if isinstance(v, list) else {k: mark(i) for k, i in v.items()}
 
-    return mark(value)
+def _rewhere(value, where: str):
+    """The value with every part of it placed at ``where`` (the --set option)."""
+    if isinstance(value, Scalar):
+        return dataclasses.replace(value, where=where)
+    if isinstance(value, list):
+        return [_rewhere(v, where) for v in value]
+    out = Mapping(where)
+    for k, v in value.items():
+        out[k] = _rewhere(v, where)
+        out.key_where[k] = where
+    return out
 
 
 def from_tree(tree: dict, source: str, base: str) -> Config:
-    _check_keys(tree, ["data", "model", "init", "training", "output"], "", source)
+    _check_keys(tree, ["data", "model", "init", "training", "output"], "")
     if "data" not in tree:
         raise ConfigError(f"{source}: data: missing (data.path names the CSV file)")
     data = _data(tree["data"], source, base)
-    model = _model(tree.get("model", {}), source)
-    init = _init(tree.get("init"), model.hidden, source)
-    training = _training(tree.get("training", {}), model.hidden, init, source)
+    model = _model(tree.get("model", Mapping(source)))
+    init = _init(tree.get("init"), model.hidden)
+    training = _training(tree.get("training", Mapping(source)), model.hidden, init)
     output = tree.get("output")
     if output is not None:
         output = optional(output, text, "output")
@@ -283,9 +306,9 @@ def _resolve(path: str, where: str, base: str) -> str:
 
 
 def _data(tree, source, base) -> DataConfig:
-    _check_keys(tree, ["path", "input", "target"], "data", source)
+    _check_keys(tree, ["path", "input", "target"], "data")
     if "path" not in tree:
-        _fail(_first_scalar(tree) or Scalar("", False, source), "data.path", "missing (the CSV file to train on)")
+        _fail(tree, "data.path", "missing (the CSV file to train on)")
     path = _resolve(text(tree["path"], "data.path"), tree["path"].where, base)
     if not os.path.isfile(path):
         what = "is a directory" if os.path.isdir(path) else "does not exist"
@@ -294,8 +317,8 @@ def _data(tree, source, base) -> DataConfig:
     return DataConfig(path, **columns)
 
 
-def _model(tree, source) -> ModelConfig:
-    _check_keys(tree, ["hidden", "activation"], "model", source)
+def _model(tree) -> ModelConfig:
+    _check_keys(tree, ["hidden", "activation"], "model")
     hidden = whole(tree["hidden"], "model.hidden", 1) if "hidden" in tree else 2
     activation = "softplus"
     if "activation" in tree:
@@ -305,23 +328,22 @@ def _model(tree, source) -> ModelConfig:
     return ModelConfig(hidden, activation)
 
 
-def _init(tree, hidden, source) -> InitConfig:
+def _init(tree, hidden) -> InitConfig:
     names = param_names(hidden)
     if tree is None:
         return InitConfig(seed=0)
-    _check_keys(tree, ["seed", *names], "init", source)
+    _check_keys(tree, ["seed", *names], "init")
     seed = optional(tree["seed"], whole, "init.seed", 0) if "seed" in tree else None
     values = {name: number(tree[name], f"init.{name}") for name in names if name in tree}
     missing = [name for name in names if name not in values]
     if seed is None and missing:
-        where = _first_scalar(tree) or Scalar("", False, source)
-        _fail(where, "init", f"missing {', '.join(missing)} (give every parameter, or seed: N)")
+        _fail(tree, "init", f"missing {', '.join(missing)} (give every parameter, or seed: N)")
     return InitConfig(seed, values)
 
 
-def _training(tree, hidden, init, source) -> TrainingConfig:
+def _training(tree, hidden, init) -> TrainingConfig:
     allowed = ["learning_rate", "max_epochs", "min_step_size", "trainable", "restarts"]
-    _check_keys(tree, allowed, "training", source)
+    _check_keys(tree, allowed, "training")
     t = TrainingConfig()
     if "learning_rate" in tree:
         lr = number(tree["learning_rate"], "training.learning_rate")
@@ -340,9 +362,9 @@ def _training(tree, hidden, init, source) -> TrainingConfig:
         names = param_names(hidden)
         for name in trainable:
             if name not in names:
-                _fail(tree["trainable"], "training.trainable", f"no parameter '{name}' (with hidden: {hidden}: {', '.join(names)})")
+                _fail(_place(tree["trainable"]), "training.trainable", f"no parameter '{name}' (with hidden: {hidden}: {', '.join(names)})")
         if not trainable:
-            _fail(tree["trainable"], "training.trainable", "must name at least one parameter")
+            _fail(_place(tree["trainable"]), "training.trainable", "must name at least one parameter")
         t = dataclasses.replace(t, trainable=trainable)
     if "restarts" in tree:
         restarts = whole(tree["restarts"], "training.restarts", 1)

@@ -1,0 +1,109 @@
+"""CSV loading: what is tolerated, what is refused, and that both parsers agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnbackprop.data import _parse_slow, iter_inputs, load_columns, parse_columns
+from nnbackprop.errors import DataError
+
+
+def load(tmp_path, content, names=("dosage", "efficacy"), mode="w"):
+    path = tmp_path / "d.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return load_columns(str(path), list(names))
+
+
+def test_reads_named_columns_and_ignores_others(tmp_path):
+    names, (x, y) = load(tmp_path, "id,efficacy,dosage\na,0,0\nb,1,0.5\nc,0,1\n")
+    assert names == ["dosage", "efficacy"]
+    assert x.tolist() == [0, 0.5, 1] and y.tolist() == [0, 1, 0]
+    assert x.dtype == np.float64
+
+
+def test_default_columns_are_first_and_second(tmp_path):
+    names, (x, y) = load(tmp_path, "a,b\n1,2\n3,4\n", names=(None, None))
+    assert names == ["a", "b"] and x.tolist() == [1, 3] and y.tolist() == [2, 4]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xef\xbb\xbfdosage,efficacy\n0,0\n0.5,1\n1,0\n",  # UTF-8 byte-order mark
+        b"dosage,efficacy\r\n0,0\r\n0.5,1\r\n1,0\r\n",  # CRLF
+        b" dosage , efficacy \n 0 , 0\n0.5 ,1\n1, 0 \n",  # spaces around fields and names
+        b"dosage,efficacy\n0,0\n0.5,1\n1,0\n\n\n  \n",  # blank lines at the end
+        b"dosage,efficacy\n0,0\n\n0.5,1\n1,0",  # a blank line inside, no final newline
+        b'"dosage","efficacy"\n"0",0\n0.5,"1"\n1,0\n',  # quoted
+        b"dosage,efficacy\n0,0\n5e-1,1E0\n1.0,.0\n",  # number forms
+    ],
+)
+def test_tolerated_forms(tmp_path, content):
+    _, (x, y) = load(tmp_path, content)
+    assert x.tolist() == [0, 0.5, 1] and y.tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "empty file"),
+        ("\n\n", "empty file"),
+        ("dosage,efficacy\n", "a header row but no data rows"),
+        ("0,0\n0.5,1\n", "line 1: no header row"),
+        ("dose,efficacy\n0,0\n", "no column 'dosage' (columns: dose, efficacy)"),
+        ("dosage,efficacy\n0,0\n0.5,abc\n", "line 3, column 'efficacy': 'abc' is not a number"),
+        ("dosage,efficacy\n0,0\n0.5,\n", "line 3, column 'efficacy': an empty cell is not a number"),
+        ("dosage,efficacy\n0,nan\n", "line 2, column 'efficacy': 'nan' is not a finite number"),
+        ("dosage,efficacy\n0,0\ninf,1\n", "line 3, column 'dosage': 'inf' is not a finite number"),
+        ("dosage,efficacy\n0,0\n0.5\n", "line 3: 1 fields, expected 2 as in the header"),
+        ("dosage,efficacy\n0,0\n0.5,1,7\n", "line 3: 3 fields, expected 2 as in the header"),
+        (b"dosage,efficacy\n0,\x00\x01\x02\n", "binary file"),
+        (b"dosage,efficacy\n0,0\n\xff\xfe,1\n", "line 3: not UTF-8 text"),
+    ],
+)
+def test_refused_with_line_and_column(tmp_path, content, message):
+    with pytest.raises(DataError) as e:
+        load(tmp_path, content)
+    assert str(e.value).startswith(str(tmp_path / "d.csv"))
+    assert message in str(e.value)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        load_columns(str(tmp_path / "nope.csv"), [None, None])
+    with pytest.raises(DataError, match="is a directory"):
+        load_columns(str(tmp_path), [None, None])
+
+
+def test_fast_and_slow_parsers_agree(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=500), rng.uniform(size=500)
+    text = "a,b,c\n" + "".join(f"{u!r},{v!r},x\n" for u, v in zip(a.tolist(), b.tolist()))
+    names, (x, y) = parse_columns(text, "t", ["a", "b"])
+    lines = text.rstrip().split("\n")
+    slow = _parse_slow(lines, 1, 3, [0, 1], ["a", "b"], "t", 0)
+    np.testing.assert_array_equal(x, a)
+    np.testing.assert_array_equal(y, b)
+    np.testing.assert_array_equal(slow[0], x)
+    np.testing.assert_array_equal(slow[1], y)
+
+
+def test_iter_inputs_reads_values_or_a_csv_column_in_blocks(tmp_path):
+    values = tmp_path / "v.txt"
+    values.write_text("0\n0.25\n\n0.5\n1e-1\n")
+    blocks = list(iter_inputs(str(values), None, block=2))
+    assert [b.tolist() for b in blocks] == [[0, 0.25], [0.5], [0.1]]
+    csv = tmp_path / "c.csv"
+    csv.write_text("id,dosage\na,1\nb,2\nc,3\n")
+    assert np.concatenate(list(iter_inputs(str(csv), "dosage", block=2))).tolist() == [1, 2, 3]
+
+
+def test_iter_inputs_names_the_line_of_a_bad_value_in_a_later_block(tmp_path):
+    values = tmp_path / "v.txt"
+    values.write_text("1\n2\n3\n4\nfour\n")
+    with pytest.raises(DataError, match=r"v.txt: line 5: 'four' is not a number"):
+        list(iter_inputs(str(values), None, block=2))

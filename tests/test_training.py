@@ -1,0 +1,150 @@
+"""Gradient descent: the stop rules, the history, frozen parameters, starts, divergence, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import STATQUEST_OPTIMIZED, STATQUEST_START
+
+from nnbackprop.network import Objective, param_names, ssr_and_gradient
+from nnbackprop.training import Interrupt, Settings, State, initial_theta, train
+
+X = np.array([0.0, 0.5, 1.0])
+Y = np.array([0.0, 1.0, 0.0])
+START = np.array(list(STATQUEST_START.values()))
+
+
+def settings(lr=0.01, max_epochs=20000, min_step=1e-6, trainable=None):
+    mask = np.ones(7, bool) if trainable is None else np.array([n in trainable for n in param_names(2)])
+    return Settings(lr, max_epochs, min_step, mask)
+
+
+def run(theta=START, **kw):
+    return train(Objective(X, Y), State.start(theta), settings(**kw))
+
+
+def test_reproduces_statquest_optimized_parameters():
+    state = run()
+    assert state.reasons == ["min_step_size"]
+    learned = dict(zip(param_names(2), state.theta[0]))
+    for name, published in STATQUEST_OPTIMIZED.items():
+        assert round(learned[name], 2) == published, name
+    assert 7000 < state.epochs[0] < 10000
+
+
+def test_loss_history_has_the_loss_after_every_epoch():
+    state = run(max_epochs=50)
+    history = state.history()
+    assert state.reasons == ["max_epochs"] and state.epochs[0] == 50
+    assert len(history) == 51
+    assert history[0] == pytest.approx(ssr_and_gradient(START, X, Y)[0], rel=1e-15)
+    assert history[-1] == pytest.approx(ssr_and_gradient(state.theta[0], X, Y)[0], rel=1e-15)
+    assert all(b < a for a, b in zip(history, history[1:]))  # a small rate descends
+
+
+def test_one_epoch_is_one_simultaneous_step():
+    state = run(lr=0.1, max_epochs=1)
+    _, grad = ssr_and_gradient(START, X, Y)
+    np.testing.assert_array_equal(state.theta[0], START - 0.1 * grad)
+
+
+def test_stops_after_the_first_epoch_whose_largest_step_is_small():
+    min_step = 1e-3
+    state = run(lr=0.1, max_epochs=10_000, min_step=min_step)
+    assert state.reasons == ["min_step_size"]
+    # replay the run: no earlier epoch had all steps small, the last one did
+    theta = START.copy()
+    for epoch in range(1, state.epochs[0] + 1):
+        step = 0.1 * ssr_and_gradient(theta, X, Y)[1]
+        theta = theta - step
+        assert (np.abs(step).max() < min_step) == (epoch == state.epochs[0])
+    np.testing.assert_array_equal(theta, state.theta[0])
+
+
+def test_zero_max_epochs_only_measures_the_start():
+    state = run(max_epochs=0)
+    assert state.reasons == ["max_epochs"] and state.epochs[0] == 0
+    assert len(state.history()) == 1
+    np.testing.assert_array_equal(state.theta[0], START)
+
+
+def test_frozen_parameters_never_change_and_do_not_stop_training():
+    start = np.array(list(STATQUEST_OPTIMIZED.values()))
+    start[-1] = 0.0  # only b3 trains, from 0: StatQuest's "Main Ideas"
+    state = run(theta=start, lr=0.1, min_step=0.001, trainable=["b3"])
+    np.testing.assert_array_equal(state.theta[0][:-1], start[:-1])
+    assert round(state.theta[0][-1], 2) == 2.61
+
+
+def test_divergence_stops_at_once_and_keeps_the_last_finite_parameters():
+    state = run(lr=50.0, max_epochs=1000)
+    assert state.reasons == ["diverged"]
+    assert np.isfinite(state.theta[0]).all()
+    history = state.history()
+    assert len(history) == state.epochs[0] + 1 and np.isfinite(history).all()
+    # the kept parameters are the ones the last recorded loss belongs to
+    assert history[-1] == pytest.approx(ssr_and_gradient(state.theta[0], X, Y)[0], rel=1e-12)
+    assert state.best_loss[0] <= min(history)
+
+
+def test_best_so_far_is_recorded():
+    state = run(lr=0.5, max_epochs=200)  # a rate large enough to bounce
+    history = state.history()
+    best = int(np.argmin(history))
+    assert state.best_epoch[0] == best
+    assert state.best_loss[0] == history[best]
+    assert ssr_and_gradient(state.best_theta[0], X, Y)[0] == pytest.approx(history[best], rel=1e-12)
+
+
+def test_interrupt_stops_after_a_whole_epoch():
+    interrupt = Interrupt()
+    calls = []
+
+    def on_epoch(state):
+        calls.append(int(state.epochs[0]))
+        if state.epochs[0] == 30:
+            interrupt.signal = 2
+
+    state = train(Objective(X, Y), State.start(START), settings(), on_epoch, 10, interrupt)
+    assert state.reasons == ["interrupted"] and state.epochs[0] == 30 and calls == [10, 20, 30]
+    assert len(state.history()) == 31
+
+
+def test_resume_matches_an_uninterrupted_run_number_for_number():
+    whole = run(max_epochs=3000)
+    interrupt = Interrupt()
+
+    def stop_at_1234(state):
+        if state.epochs[0] == 1234:
+            interrupt.signal = 15
+
+    first = train(Objective(X, Y), State.start(START), settings(max_epochs=3000), stop_at_1234, 1, interrupt)
+    assert first.reasons == ["interrupted"]
+    first.reasons = [None]
+    resumed = train(Objective(X, Y), first, settings(max_epochs=3000))
+    np.testing.assert_array_equal(resumed.theta, whole.theta)
+    assert resumed.history() == whole.history()
+    assert resumed.best_epoch[0] == whole.best_epoch[0]
+
+
+def test_random_init_draws_weights_and_zero_biases():
+    theta = initial_theta(2, seed=7, values={}, starts=3)
+    names = param_names(2)
+    assert theta.shape == (3, 7)
+    for k, name in enumerate(names):
+        assert (theta[:, k] == 0).all() == name.startswith("b")
+    np.testing.assert_array_equal(theta[0], initial_theta(2, 7, {})[0])  # start 0 = the single run
+    assert initial_theta(2, 7, {"w3": 0.5})[0, names.index("w3")] == 0.5
+
+
+def test_restarts_each_equal_their_start_trained_alone():
+    starts = initial_theta(2, seed=3, values={}, starts=5)
+    together = train(Objective(X, Y), State.start(starts), settings(lr=0.05, max_epochs=3000, min_step=1e-4))
+    for r in range(5):
+        alone = train(Objective(X, Y), State.start(starts[r]), settings(lr=0.05, max_epochs=3000, min_step=1e-4))
+        assert together.reasons[r] == alone.reasons[0]
+        assert together.epochs[r] == alone.epochs[0]
+        np.testing.assert_array_equal(together.theta[r], alone.theta[0])
+        assert together.history(r) == alone.history()
+    finals = [together.history(r)[-1] for r in range(5)]
+    assert together.best_start == int(np.argmin(finals))
