@@ -5,6 +5,7 @@ Data goes to stdout or a file; everything said to a person goes to stderr.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -251,9 +252,10 @@ def _parse_values(values) -> np.ndarray:
 
 def _write_predictions(model, blocks, fmt):
     write = sys.stdout.write
+    first_block = next(blocks, np.empty(0))  # a bad input fails before any output
     first = True
     write("input,prediction\n" if fmt == "csv" else "[")
-    for x in blocks:
+    for x in itertools.chain([first_block], blocks):
         with np.errstate(over="ignore", invalid="ignore"):
             predicted = forward(model.theta, x, model.activation)
         if fmt == "csv":
