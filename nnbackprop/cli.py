@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
+import platform
 import signal
 import sys
 import time
@@ -18,6 +20,7 @@ import numpy as np
 from . import __version__, config as config_mod, data as data_mod, results
 from .errors import NnbackpropError
 from .network import Objective, forward, param_names
+from .progress import Progress
 from .training import Interrupt, Settings, State, initial_theta, train as run_training
 
 EXIT_CODES = {
@@ -51,8 +54,10 @@ class Group(click.Group):
 
 def say(message: str = "", **style):
     """Talk to the person: stderr, coloured only on a terminal and without NO_COLOR."""
-    color = None if sys.stderr.isatty() and "NO_COLOR" not in os.environ else False
-    click.secho(message, err=True, color=color, **style)
+    if not style or not sys.stderr.isatty() or os.environ.get("NO_COLOR"):
+        click.echo(message, err=True, color=False)
+    else:
+        click.secho(message, err=True, **style)
 
 
 @click.group(cls=Group, epilog=EXIT_CODE_HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,7 +88,8 @@ def cli():
 @click.option("--resume", metavar="RESULT", help="Carry on an interrupted or finished run.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), metavar="N", help="Write the result so far every N epochs.")
 @click.option("--quiet", "-q", is_flag=True, help="Say nothing on stderr but errors.")
-def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_convergence, init_params, resume, checkpoint_every, quiet):
+@click.option("--verbose", "-v", is_flag=True, help="Say more: the setup, progress every second, parameters in full.")
+def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_convergence, init_params, resume, checkpoint_every, quiet, verbose):
     """Train the network in a config and write the result JSON.
 
     Command-line values win over the config file, which wins over the defaults.
@@ -115,26 +121,40 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
         np.array([name in trainable for name in param_names(hidden)]),
     )
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_mod.sha256(config.data.path)}
-    extra = {"seed": config.init.seed}
+    extra = {"seed": config.init.seed, "platform": _platform()}
     started = time.perf_counter()
 
     def document():
         return results.document(config, state, data_info, {**extra, "wall_time_s": round(time.perf_counter() - started, 6)})
 
-    checkpoint = None
-    if checkpoint_every:
-        if out == "-":
-            raise InputError("--checkpoint-every needs a file to write, not --out -")
-        checkpoint = lambda s: results.write(document(), out)  # noqa: E731
+    if checkpoint_every and out == "-":
+        raise InputError("--checkpoint-every needs a file to write, not --out -")
+    progress = None if quiet else Progress(settings.max_epochs, interval=1.0 if verbose else 10.0)
+    every = max(1, min(1000, 65536 // len(x))) if progress else 0  # progress needs no more
+    every = math.gcd(every, checkpoint_every or 0)
 
+    def on_epoch(state):
+        epoch = len(state.losses) - 1
+        if checkpoint_every and epoch % checkpoint_every == 0:
+            results.write(document(), out)
+        if progress:
+            progress.update(epoch, float(np.nanmin(state.losses[-1])))
+
+    if verbose:
+        say(f"training {hidden} hidden {config.model.activation} neurons on {len(x)} rows of {config.data.path} ({names[0]} -> {names[1]})")
+        say(f"learning rate {settings.learning_rate:g}, at most {settings.max_epochs} epochs, min step size {settings.min_step_size:g}, trainable: {', '.join(trainable)}")
     interrupt = Interrupt()
-    with _signals_to(interrupt):
-        run_training(Objective(x, y, config.model.activation), state, settings, checkpoint, checkpoint_every or 0, interrupt)
+    try:
+        with _signals_to(interrupt):
+            run_training(Objective(x, y, config.model.activation), state, settings, on_epoch, every, interrupt)
+    finally:
+        if progress:
+            progress.close()
 
     doc = document()
     results.write(doc, out)
     if not quiet:
-        _summary(doc, out)
+        _summary(doc, out, verbose)
     reason = doc["stop_reason"]
     if reason == "interrupted":
         say(f"interrupted after epoch {doc['epochs']}; carry on with --resume {out if out != '-' else 'RESULT.json'}")
@@ -164,6 +184,15 @@ def _starting_state(config, init_params, resume) -> State:
     return State.start(initial_theta(hidden, config.init.seed, config.init.values, config.training.restarts))
 
 
+def _platform() -> dict:
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "system": platform.system(),
+        "machine": platform.machine(),
+    }
+
+
 def _check_fits(model, config, path):
     if (model.hidden, model.activation) != (config.model.hidden, config.model.activation):
         raise InputError(
@@ -189,8 +218,8 @@ class _signals_to:
             signal.signal(s, old)
 
 
-def _summary(doc, out):
-    params = "  ".join(f"{name} = {value:.4f}" for name, value in doc["params"].items())
+def _summary(doc, out, verbose=False):
+    params = "  ".join(f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items())
     loss = doc["final_loss"]
     say(
         f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}, SSR {loss:.6g} "

@@ -12,6 +12,7 @@ import difflib
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,8 +222,11 @@ def _place(value):
 def load(path: str, overrides: list[str] = ()) -> Config:
     """Read, override (``KEY=VALUE`` strings) and validate the config at ``path``."""
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            source_text = f.read()
+        if path == "-":
+            source_text = sys.stdin.buffer.read().decode("utf-8-sig")
+        else:
+            with open(path, encoding="utf-8-sig") as f:
+                source_text = f.read()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except IsADirectoryError:
@@ -300,17 +304,22 @@ def output_where(tree):
 
 
 def _resolve(path: str, where: str, base: str) -> str:
+    if path == "-":
+        return path
     if where.startswith("--set") or os.path.isabs(path):
         return os.path.normpath(path)
     return os.path.normpath(os.path.join(base, path))
 
 
 def _data(tree, source, base) -> DataConfig:
+    """Where the data comes from; ``-`` is stdin."""
     _check_keys(tree, ["path", "input", "target"], "data")
     if "path" not in tree:
         _fail(tree, "data.path", "missing (the CSV file to train on)")
     path = _resolve(text(tree["path"], "data.path"), tree["path"].where, base)
-    if not os.path.isfile(path):
+    if path == "-" and source == "-":
+        _fail(tree["path"], "data.path", "the config already comes from stdin, so the data cannot")
+    if path != "-" and not os.path.isfile(path):
         what = "is a directory" if os.path.isdir(path) else "does not exist"
         _fail(tree["path"], "data.path", f"{path} {what}")
     columns = {k: optional(tree[k], text, f"data.{k}") for k in ("input", "target") if k in tree}

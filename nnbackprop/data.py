@@ -228,8 +228,10 @@ def _number(cell, source, number, name, ncols):
     return value
 
 
-def sha256(path: str) -> str:
+def sha256(path: str) -> str | None:
     """The SHA-256 of a file's bytes, to record which data a result was trained on."""
+    if path == "-":
+        return None
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

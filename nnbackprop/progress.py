@@ -1,0 +1,59 @@
+"""Training progress on stderr: a bar on a terminal, an occasional plain line elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+class Progress:
+    """Shows epoch, loss and time left; ``update(epoch, loss)`` may be called as often as wanted.
+
+    On a terminal it redraws one line in place at most ``redraw`` times a second, and only
+    once the run has lasted ``delay`` seconds, so short runs show nothing. Off a terminal it
+    writes a plain line every ``interval`` seconds: no carriage returns, no escape codes.
+    """
+
+    def __init__(self, max_epochs: int, stream=None, interactive=None, interval=10.0, delay=0.5, redraw=10):
+        self.stream = stream or sys.stderr
+        self.interactive = self.stream.isatty() if interactive is None else interactive
+        self.max_epochs = max_epochs
+        self.interval = interval if not self.interactive else 1.0 / redraw
+        self.started = time.monotonic()
+        self.next_at = self.started + (delay if self.interactive else interval)
+        self.drawn = False
+
+    def update(self, epoch: int, loss: float):
+        now = time.monotonic()
+        if now < self.next_at:
+            return
+        self.next_at = now + self.interval
+        elapsed = now - self.started
+        left = elapsed / max(epoch, 1) * (self.max_epochs - epoch)
+        text = f"epoch {epoch:,}/{self.max_epochs:,}  SSR {loss:.6g}  {_duration(elapsed)}"
+        if self.interactive:
+            width = 24
+            filled = int(width * epoch / max(self.max_epochs, 1))
+            bar = "#" * filled + "." * (width - filled)
+            self.stream.write(f"\r[{bar}] {text}, at most {_duration(left)} left\x1b[K")
+            self.drawn = True
+        else:
+            self.stream.write(f"{text} elapsed, at most {_duration(left)} left\n")
+        self.stream.flush()
+
+    def close(self):
+        """Clear the bar, so the summary that follows starts on a clean line."""
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
