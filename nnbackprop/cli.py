@@ -278,8 +278,16 @@ def _number(value: float) -> str:
 
 @cli.command()
 @click.argument("result_path", metavar="RESULT")
-@click.option("--out", "-o", required=True, metavar="FILE", help="The image to write: FILE.png or FILE.svg (the format follows the extension).")
-@click.option("--data", "-d", "data_path", metavar="CSV", help="Other data to overlay, with the training columns ('-': stdin).")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    metavar="FILE",
+    help="The image to write: FILE.png or FILE.svg (the format follows the extension).",
+)
+@click.option(
+    "--data", "-d", "data_path", metavar="CSV", help="Other data to overlay, with the training columns ('-': stdin)."
+)
 def plot(result_path, out, data_path):
     """Draw a result: the fitted curve over the data and the loss curve.
 
@@ -310,8 +318,12 @@ def plot(result_path, out, data_path):
 
 
 @cli.command()
-@click.option("--params", "-p", "params_path", required=True, metavar="RESULT", help="A result JSON from 'nnbackprop train'.")
-@click.option("--data", "-d", "data_path", required=True, metavar="CSV", help="The data to score, with a header row ('-': stdin).")
+@click.option(
+    "--params", "-p", "params_path", required=True, metavar="RESULT", help="A result JSON from 'nnbackprop train'."
+)
+@click.option(
+    "--data", "-d", "data_path", required=True, metavar="CSV", help="The data to score, with a header row ('-': stdin)."
+)
 @click.option("--input-column", metavar="NAME", help="The input column. Default: the one the result was trained on.")
 @click.option("--target-column", metavar="NAME", help="The target column. Default: the one the result was trained on.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -328,13 +340,15 @@ def evaluate(params_path, data_path, input_column, target_column, fmt):
       nnbackprop evaluate -p runs/dosage.json -d test.csv --format json | jq .rmse
       cat test.csv | nnbackprop evaluate -p runs/dosage.json -d - --target-column y
     """
-    from . import metrics, plot as plot_mod
+    from . import metrics
 
     if params_path == "-" and data_path == "-":
         raise InputError("--params and --data cannot both be '-' (stdin)")
     model = results.load_model(params_path)
-    default_input, default_target = plot_mod.columns(model.document)
-    _, (x, observed) = data_mod.load_columns(data_path, [input_column or default_input, target_column or default_target])
+    default_input, default_target = metrics.training_columns(model.document)
+    _, (x, observed) = data_mod.load_columns(
+        data_path, [input_column or default_input, target_column or default_target]
+    )
     with np.errstate(over="ignore", invalid="ignore"):
         predicted = forward(model.theta, x, model.activation)
     scores = metrics.regression(observed, predicted)

@@ -8,6 +8,9 @@
 R² compares the fit with the best constant (the mean).  When every observed value is the
 same, SST is 0 and R² has no meaning: it is ``None`` here (JSON ``null``), never a
 made-up 0 or 1, and :func:`r2_undefined_reason` says why.
+
+:func:`training_columns` reads which CSV columns a result was trained on, so any
+dataset with those columns can be scored.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ def regression(observed, predicted) -> dict[str, int | float | None]:
     observed = np.asarray(observed, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     if observed.shape != predicted.shape or observed.ndim != 1 or observed.size == 0:
-        raise ValueError(f"need two 1-d arrays of the same length >= 1, got shapes {observed.shape} and {predicted.shape}")
+        raise ValueError(
+            f"need two 1-d arrays of the same length >= 1, got shapes {observed.shape} and {predicted.shape}"
+        )
     n = observed.size
     with np.errstate(over="ignore", invalid="ignore"):
         residual = observed - predicted
@@ -62,3 +67,20 @@ def r2_undefined_reason(observed) -> str | None:
     if observed.size and _all_equal(observed):
         return f"R² is undefined: every target value is {observed[0]:g} (zero variance), so r2 is null"
     return None
+
+
+def training_columns(document: dict) -> list[str | None]:
+    """The input and target column names a result was trained on (None: by position).
+
+    ``data.input``/``data.target`` record the names actually used; ``config.data``
+    is the fallback (it may be None there, meaning the first and second column).
+    """
+    names = []
+    for key in ("input", "target"):
+        name = None
+        for section in (document.get("data"), (document.get("config") or {}).get("data")):
+            if isinstance(section, dict) and isinstance(section.get(key), str):
+                name = section[key]
+                break
+        names.append(name)
+    return names

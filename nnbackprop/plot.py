@@ -21,6 +21,7 @@ import numpy as np
 
 from . import data as data_mod
 from .errors import DataError, NnbackpropError
+from .metrics import training_columns
 from .network import hidden_layer, param_names, unpack
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -77,7 +78,7 @@ def training_points(model, result_path: str) -> tuple[Points | None, list[str]]:
     found = _find(path, result_path)
     if found is None:
         return None, [f"training data {path} not found; drawing the curve without points"]
-    names = columns(model.document)
+    names = training_columns(model.document)
     try:
         used, (x, y) = data_mod.load_columns(found, names)
     except DataError as e:
@@ -94,23 +95,6 @@ def _find(path: str, result_path: str) -> str | None:
     if not os.path.isabs(path) and result_path != "-":
         candidates.append(os.path.join(os.path.dirname(result_path), path))
     return next((p for p in candidates if os.path.isfile(p)), None)
-
-
-def columns(document: dict) -> list[str | None]:
-    """The input and target column names a result was trained on (None: by position).
-
-    ``data.input``/``data.target`` record the names actually used; ``config.data``
-    is the fallback (it may be None there, meaning the first and second column).
-    """
-    names = []
-    for key in ("input", "target"):
-        name = None
-        for section in (document.get("data"), (document.get("config") or {}).get("data")):
-            if isinstance(section, dict) and isinstance(section.get(key), str):
-                name = section[key]
-                break
-        names.append(name)
-    return names
 
 
 # --- drawing -----------------------------------------------------------------------
@@ -135,33 +119,58 @@ def render(model, points: list[Points], fmt: str, title: str = "") -> bytes:
     return buffer.getvalue()
 
 
+def curves(theta, x, activation="softplus"):
+    """What the fit panel draws: ``(contributions, output_bias, predicted)``.
+
+    ``contributions[:, i]`` is y_i * w_(H+i), neuron i's output flipped and stretched by
+    its output weight, shape (n, H); ``predicted`` = their sum + b_(H+1), shape (n,),
+    the same numbers as :func:`~nnbackprop.network.forward`.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        _, a, _ = hidden_layer(theta, x, activation)  # y_i, shape (n, H)
+        _, _, w_out, b_out = unpack(theta)
+        contributions = a * w_out
+        return contributions, float(b_out), contributions.sum(axis=1) + b_out
+
+
 def _draw_fit(axes, model, points: list[Points]):
     h = model.hidden
     names = param_names(h)
-    input_name, target_name = columns(model.document)
+    input_name, target_name = training_columns(model.document)
     xs = np.linspace(*_x_range(points), 601)
-    with np.errstate(over="ignore", invalid="ignore"):
-        _, a, _ = hidden_layer(model.theta, xs, model.activation)  # y_i, shape (n, H)
-        _, _, w_out, b_out = unpack(model.theta)
-        contributions = a * w_out  # y_i * w_(H+i): the flipped and stretched curves
-        predicted = contributions.sum(axis=1) + b_out
+    contributions, b_out, predicted = curves(model.theta, xs, model.activation)
     for i in range(h):
         color = NEURON_COLORS[i % len(NEURON_COLORS)]
         label = f"neuron {i + 1}: $y_{{{i + 1}}} \\times {_tex(names[2 * h + i])}$"
-        axes.plot(xs, contributions[:, i], "--", color=color, linewidth=1.6, label=label)
+        dashes = "--" if i < len(NEURON_COLORS) else "-."  # colours repeat after 8: vary the dash
+        axes.plot(xs, contributions[:, i], dashes, color=color, linewidth=1.6, label=label)
     bias_name = names[-1]
-    axes.axhline(b_out, linestyle=":", color="0.35", linewidth=1.4, label=f"output bias ${_tex(bias_name)}$ = {b_out:.3g}")
-    formula = " + ".join(f"y_{{{i + 1}}} {_tex(names[2 * h + i])}" for i in range(h)) if h <= 3 else r"\sum_i y_i w_{H+i}"
-    axes.plot(xs, predicted, "-", color="tab:green", linewidth=2.6, label=f"predicted = ${formula} + {_tex(bias_name)}$")
+    axes.axhline(
+        b_out, linestyle=":", color="0.35", linewidth=1.4, label=f"output bias ${_tex(bias_name)}$ = {b_out:.3g}"
+    )
+    formula = (
+        " + ".join(f"y_{{{i + 1}}} {_tex(names[2 * h + i])}" for i in range(h)) if h <= 3 else r"\sum_i y_i w_{H+i}"
+    )
+    axes.plot(
+        xs, predicted, "-", color="tab:green", linewidth=2.6, label=f"predicted = ${formula} + {_tex(bias_name)}$"
+    )
     for p in points:
-        style = {"color": "black", "marker": "o", "s": 55} if p.training else {"color": "tab:red", "marker": "s", "s": 45}
+        style = (
+            {"color": "black", "marker": "o", "s": 55} if p.training else {"color": "tab:red", "marker": "s", "s": 45}
+        )
         axes.scatter(p.x, p.y, zorder=5, edgecolor="white", linewidth=0.8, label=p.label, **style)
     axes.set_title(f"Fitted curve: flip, stretch, add ({h} {model.activation} neuron{'s' * (h != 1)})")
     axes.set_xlabel(input_name or "input")
     axes.set_ylabel(target_name or "output")
     axes.grid(True, alpha=0.3)
     entries = h + 2 + len(points)  # below the panel, so it never hides a curve
-    axes.legend(fontsize=9.5, ncol=min(3, math.ceil(entries / 2)), loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    axes.legend(
+        fontsize=9.5,
+        ncol=min(3, math.ceil(entries / 2)),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        frameon=False,
+    )
 
 
 def _x_range(points: list[Points]) -> tuple[float, float]:
@@ -191,7 +200,10 @@ def _draw_loss(axes, document: dict):
     if not shown.any():
         axes.text(0.5, 0.5, "no positive loss values to plot", ha="center", va="center", transform=axes.transAxes)
         return
+    from matplotlib.ticker import MaxNLocator
+
     axes.set_yscale("log")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     axes.plot(epochs[shown], values[shown], color="tab:green", linewidth=1.8, label="SSR")
     last = np.flatnonzero(shown)[-1]
     reason = document.get("stop_reason")
@@ -249,7 +261,7 @@ def plot(model, result_path: str, out: str, extra_data: str | None = None) -> li
     train, notes = training_points(model, result_path)
     points = [train] if train else []
     if extra_data is not None:
-        _, (x, y) = data_mod.load_columns(extra_data, columns(model.document))
+        _, (x, y) = data_mod.load_columns(extra_data, training_columns(model.document))
         label = "stdin" if extra_data == "-" else os.path.basename(extra_data)
         points.append(Points(f"{label} ({len(x)})", x, y))
     name = "stdin" if result_path == "-" else os.path.basename(result_path)
