@@ -48,25 +48,31 @@ def regression(observed, predicted) -> dict[str, int | float | None]:
         residual = observed - predicted
         ssr = float(residual @ residual)
     mse = ssr / n
-    r2 = None
-    if not _all_equal(observed):
-        deviation = observed - observed.mean()
-        r2 = 1.0 - ssr / float(deviation @ deviation)
+    sst = _total_sum_of_squares(observed)
+    r2 = None if sst is None else 1.0 - ssr / sst
     return {"n": n, "ssr": ssr, "mse": mse, "rmse": math.sqrt(mse) if mse >= 0 else math.nan, "r2": r2}
 
 
-def _all_equal(values: np.ndarray) -> bool:
-    # Exact test, not SST == 0: the mean of equal values can be off in the last bit,
-    # which would turn "undefined" into a huge negative R².
-    return bool(np.all(values == values[0]))
+def _total_sum_of_squares(observed: np.ndarray) -> float | None:
+    """sum (observed - mean)^2, or None when it is 0 and R² is undefined."""
+    # All equal is tested exactly, not as SST == 0: the mean of equal values can be off
+    # in the last bit, which would turn "undefined" into a huge negative R².
+    if np.all(observed == observed[0]):
+        return None
+    deviation = observed - observed.mean()
+    with np.errstate(under="ignore"):
+        sst = float(deviation @ deviation)
+    return sst if sst > 0 else None  # values so close that their spread underflows to 0
 
 
 def r2_undefined_reason(observed) -> str | None:
     """Why R² is undefined for ``observed``, or None when it is defined."""
     observed = np.asarray(observed, dtype=np.float64)
-    if observed.size and _all_equal(observed):
+    if observed.size == 0 or _total_sum_of_squares(observed) is not None:
+        return None
+    if np.all(observed == observed[0]):
         return f"R² is undefined: every target value is {observed[0]:g} (zero variance), so r2 is null"
-    return None
+    return "R² is undefined: the target values differ by so little that their variance is 0 in floating point"
 
 
 def training_columns(document: dict) -> list[str | None]:
