@@ -289,7 +289,7 @@ def _number(value: float) -> str:
     "--data", "-d", "data_path", metavar="CSV", help="Other data to overlay, with the training columns ('-': stdin)."
 )
 def plot(result_path, out, data_path):
-    """Draw a result: the fitted curve over the data and the loss curve.
+    """Draw a result's fit and loss curves (PNG, SVG).
 
     The left panel builds the prediction as StatQuest's videos do ("flip, stretch,
     add"): each hidden neuron's output times its output weight (dashed), the output
@@ -330,9 +330,14 @@ def plot(result_path, out, data_path):
 def evaluate(params_path, data_path, input_column, target_column, fmt):
     """Score a trained network on a dataset: n, SSR, MSE, RMSE and R².
 
-    SSR = sum (observed - predicted)^2, MSE = SSR / n, RMSE = sqrt(MSE),
-    R² = 1 - SSR / sum (observed - mean)^2.  When every target value is the
-    same, R² is undefined: it prints as 'undefined' (null in JSON), with a note.
+    \b
+      SSR  = sum (observed - predicted)^2
+      MSE  = SSR / n
+      RMSE = sqrt(MSE)
+      R²   = 1 - SSR / sum (observed - mean)^2
+
+    When every target value is the same, R² is undefined: it prints as
+    'undefined' (null in JSON), with a note on stderr.
 
     \b
     Examples:
