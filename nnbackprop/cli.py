@@ -304,5 +304,101 @@ def _number(value: float) -> str:
     return repr(value) if np.isfinite(value) else ""
 
 
+# --- plot ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("result_path", metavar="RESULT")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    metavar="FILE",
+    help="The image to write: FILE.png or FILE.svg (the format follows the extension).",
+)
+@click.option(
+    "--data", "-d", "data_path", metavar="CSV", help="Other data to overlay, with the training columns ('-': stdin)."
+)
+def plot(result_path, out, data_path):
+    """Draw a result's fit and loss curves (PNG, SVG).
+
+    The left panel builds the prediction as StatQuest's videos do ("flip, stretch,
+    add"): each hidden neuron's output times its output weight (dashed), the output
+    bias (dotted), and their sum, the prediction (solid), over the training data.
+    The right panel is the SSR at every epoch on a log scale.  If the training data
+    file is gone, the curve is drawn without points.  Needs matplotlib:
+    pip install 'nnbackprop[plot]'.
+
+    \b
+    Examples:
+      nnbackprop plot runs/dosage.json --out dosage.png
+      nnbackprop plot runs/dosage.json --out dosage.svg --data data/new_doses.csv
+    """
+    from . import plot as plot_mod  # matplotlib loads only when a picture is drawn
+
+    if result_path == "-" and data_path == "-":
+        raise InputError("RESULT and --data cannot both be '-' (stdin)")
+    plot_mod.image_format(out)  # a bad --out fails before anything is read
+    model = results.load_model(result_path)
+    for note in plot_mod.plot(model, result_path, out, data_path):
+        say(note, fg="yellow")
+    say(f"wrote {out}")
+
+
+# --- evaluate ------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--params", "-p", "params_path", required=True, metavar="RESULT", help="A result JSON from 'nnbackprop train'."
+)
+@click.option(
+    "--data", "-d", "data_path", required=True, metavar="CSV", help="The data to score, with a header row ('-': stdin)."
+)
+@click.option("--input-column", metavar="NAME", help="The input column. Default: the one the result was trained on.")
+@click.option("--target-column", metavar="NAME", help="The target column. Default: the one the result was trained on.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def evaluate(params_path, data_path, input_column, target_column, fmt):
+    """Score a trained network on a dataset: n, SSR, MSE, RMSE and R².
+
+    \b
+      SSR  = sum (observed - predicted)^2
+      MSE  = SSR / n
+      RMSE = sqrt(MSE)
+      R²   = 1 - SSR / sum (observed - mean)^2
+
+    When every target value is the same, R² is undefined: it prints as
+    'undefined' (null in JSON), with a note on stderr.
+
+    \b
+    Examples:
+      nnbackprop evaluate --params runs/dosage.json --data data/dosage.csv
+      nnbackprop evaluate -p runs/dosage.json -d test.csv --format json | jq .rmse
+      cat test.csv | nnbackprop evaluate -p runs/dosage.json -d - --target-column y
+    """
+    from . import metrics
+
+    if params_path == "-" and data_path == "-":
+        raise InputError("--params and --data cannot both be '-' (stdin)")
+    model = results.load_model(params_path)
+    default_input, default_target = metrics.training_columns(model.document)
+    _, (x, observed) = data_mod.load_columns(
+        data_path, [input_column or default_input, target_column or default_target]
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        predicted = forward(model.theta, x, model.activation)
+    scores = metrics.regression(observed, predicted)
+    note = metrics.r2_undefined_reason(observed)
+    if note:
+        say(note, fg="yellow")
+    if fmt == "json":
+        click.echo(json.dumps({k: results.finite_or_none(v) if isinstance(v, float) else v for k, v in scores.items()}))
+        return
+    labels = {"n": "n", "ssr": "SSR", "mse": "MSE", "rmse": "RMSE", "r2": "R²"}
+    for key, value in scores.items():
+        shown = "undefined" if value is None else value if isinstance(value, int) else f"{value:.8g}"
+        click.echo(f"{labels[key]:<5} {shown}")
+
+
 def main(**kwargs):
     cli(**kwargs)
