@@ -118,8 +118,17 @@ def load_model(path: str) -> Model:
     if activation not in ACTIVATIONS:
         raise ResultError(f"{path}: model.activation: unknown '{activation}' (one of: {', '.join(ACTIVATIONS)})")
     theta = params_vector(_key(document, "params", dict, path), hidden, path, "params")
-    input_name = document.get("config", {}).get("data", {}).get("input") if isinstance(document.get("config"), dict) else None
+    input_name = _dig(document, "data", "input") or _dig(document, "config", "data", "input")
     return Model(theta, hidden, activation, input_name if isinstance(input_name, str) else None, document)
+
+
+def _dig(document, *keys):
+    """``document[k1][k2]...`` or None, whatever the document holds on the way."""
+    for key in keys:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
 
 
 def params_vector(params: dict, hidden: int, path: str, key: str) -> np.ndarray:
