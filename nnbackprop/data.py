@@ -105,14 +105,20 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
             indices = [_column_index(columns, column, 0, path)]
             ncols, names, lines = len(columns), [columns[indices[0]]], []
         offset = number - len(lines)
-        for line in stream:
-            lines.append(line)
-            if len(lines) == block:
+        size = 1  # blocks grow 1, 2, 4, ... up to `block`: the first answers come at once
+        more = True
+        while more:
+            if len(lines) < size:
+                line = stream.readline()
+                more = line != ""
+                if more:
+                    lines.append(line)
+                    continue
+            if lines:
                 yield _parse_body([s.rstrip("\n") for s in lines], 0, ncols, indices, names, path, offset)[0]
                 offset += len(lines)
                 lines = []
-        if lines:
-            yield _parse_body([s.rstrip("\n") for s in lines], 0, ncols, indices, names, path, offset)[0]
+                size = min(2 * size, block)
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text") from None
     finally:

