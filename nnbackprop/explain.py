@@ -252,7 +252,7 @@ def _parameter_lines(name, p, rate) -> list[str]:
     lines = [
         f"{name} = {number(p['value'])}" + ("" if p["trainable"] else "  (frozen)"),
         f"  {d} = " + " x ".join(p["chain"]),
-        f"  {' ' * len(d)} = " + " x ".join(p["formulas"]),
+        f"  {' ' * len(d)} = " + " x ".join(f"({f})" if " " in f else f for f in p["formulas"]),
         *_table(["sample", *p["chain"], "product"], rows),
         f"  {d} = sum of the products = {number(p['gradient'])}",
     ]

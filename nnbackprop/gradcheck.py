@@ -105,6 +105,7 @@ def to_text(report: dict) -> str:
     """The report as a table, one parameter a line."""
     rows = [f"{'parameter':<9}  {'analytic':>22}  {'numeric':>22}  {'rel error':>9}"]
     for name, p in report["parameters"].items():
-        verdict = "ok" if p["ok"] else "ReLU corner: not judged" if p["kink"] else "DISAGREE"
+        verdict = "ok" if p["ok"] else "DISAGREE" if not p["kink"] else "not judged"
+        verdict += " (at a ReLU corner)" if p["kink"] else ""
         rows.append(f"{name:<9}  {p['analytic']:>22.15g}  {p['numeric']:>22.15g}  {p['rel_error']:>9.2e}  {verdict}")
     return "\n".join(rows) + "\n"

@@ -163,13 +163,18 @@ def test_frozen_parameters_take_no_step():
 
 
 @pytest.mark.parametrize(
-    ("activation", "expected"),
-    [("softplus", "sigmoid(x2)"), ("relu", "1 if x2 > 0 else 0"), ("sigmoid", "y2 * (1 - y2)"), ("tanh", "1 - y2^2")],
+    ("activation", "expected", "in_text"),
+    [
+        ("softplus", "sigmoid(x2)", "sigmoid(x2)"),
+        ("relu", "1 if x2 > 0 else 0", "(1 if x2 > 0 else 0)"),
+        ("sigmoid", "y2 * (1 - y2)", "(y2 * (1 - y2))"),
+        ("tanh", "1 - y2^2", "(1 - y2^2)"),
+    ],
 )
-def test_local_derivative_is_named_for_the_activation(activation, expected):
+def test_local_derivative_is_named_for_the_activation(activation, expected, in_text):
     assert local_derivative_name(activation, 2) == expected
     text = to_text(explain(START, X, OBSERVED, activation, 0.1))
-    assert f"x w4 x {expected} x input" in text
+    assert f"= (-2 * (observed - predicted)) x w4 x {in_text} x input\n" in text
 
 
 def test_text_walks_through_the_arithmetic():
