@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,39 @@ def test_gradcheck_passes_for_every_lesson(lesson, tmp_path):
     result = run("gradcheck", "-c", LESSONS[lesson], "--params", tmp_path / f"lesson{lesson}.json", "-f", "json")
     assert result.exit_code == 0, result.stdout
     assert json.loads(result.stdout)["ok"] is True
+
+
+# --- docs/LESSONS.md shows what the commands print ------------------------------------------
+
+
+def documented_commands():
+    """Each ``$ nnbackprop ...`` line of the walk-through (no pipes) and the lines shown under it."""
+    text = (CONFIGS.parent / "docs" / "LESSONS.md").read_text()
+    commands = []
+    for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, *shown = chunk.splitlines()
+            if "|" not in command:
+                commands.append((command, [line for line in shown if line != "…"]))
+    return commands
+
+
+def test_the_walk_through_prints_what_it_shows(tmp_path, monkeypatch):
+    shutil.copytree(CONFIGS, tmp_path / "configs")
+    shutil.copytree(CONFIGS.parent / "data", tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    commands = documented_commands()
+    assert [c.split()[1] for c, _ in commands].count("explain") >= 4
+    for command, shown in commands:
+        args = shlex.split(command)
+        assert args[0] == "nnbackprop"
+        result = CliRunner().invoke(cli, args[1:])
+        assert result.exit_code == 0, (command, result.stderr)
+        printed = (result.stdout + result.stderr).splitlines()
+        if args[1] == "explain":  # 4 decimals: every line shown is printed, in order
+            at = -1
+            for line in shown:
+                assert line in printed[at + 1 :], (command, line)
+                at = printed.index(line, at + 1)
+        elif args[1] == "train":  # the parameters it lands on
+            assert [line for line in shown if line.startswith("w1 = ")] == [p for p in printed if p.startswith("w1 = ")]
