@@ -351,9 +351,9 @@ def explain(config_path, params_path, overrides, fmt):
     """Show one epoch of gradient descent, chain-rule factor by factor.
 
     At the config's starting parameters (or a result's --params): the SSR; then for
-    every parameter its chain of derivatives in the article's words (dSSR/dpredicted x
-    dpredicted/dy1 x dy1/dx1 x dx1/dw1), each factor's value for every sample, their
-    product, the sum of the products (the gradient), the step size (gradient x learning
+    every parameter its chain of derivatives in the article's words (dSSR/dpredicted *
+    dpredicted/dy1 * dy1/dx1 * dx1/dw1), each factor's value for every sample, their
+    product, the sum of the products (the gradient), the step size (gradient * learning
     rate) and the new value. Parameters not in training.trainable are shown frozen:
     step size 0.
 

@@ -251,8 +251,8 @@ def _parameter_lines(name, p, rate) -> list[str]:
     ]
     lines = [
         f"{name} = {number(p['value'])}" + ("" if p["trainable"] else "  (frozen)"),
-        f"  {d} = " + " x ".join(p["chain"]),
-        f"  {' ' * len(d)} = " + " x ".join(f"({f})" if " " in f else f for f in p["formulas"]),
+        f"  {d} = " + " * ".join(p["chain"]),
+        f"  {' ' * len(d)} = " + " * ".join(f"({f})" if " " in f else f for f in p["formulas"]),
         *_table(["sample", *p["chain"], "product"], rows),
         f"  {d} = sum of the products = {number(p['gradient'])}",
     ]
@@ -260,7 +260,7 @@ def _parameter_lines(name, p, rate) -> list[str]:
         return lines + [f"  not in training.trainable: step size 0, new {name} = {number(p['new_value'])}"]
     value, step, new = number(p["value"]), number(p["step_size"]), number(p["new_value"])
     return lines + [
-        f"  step size = {d} x learning rate = {number(p['gradient'])} x {rate:g} = {step}",
+        f"  step size = {d} * learning rate = {number(p['gradient'])} * {rate:g} = {step}",
         f"  new {name} = {name} - step size = {value} - {_minus(p['step_size'])} = {new}",
     ]
 

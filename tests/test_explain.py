@@ -174,14 +174,14 @@ def test_frozen_parameters_take_no_step():
 def test_local_derivative_is_named_for_the_activation(activation, expected, in_text):
     assert local_derivative_name(activation, 2) == expected
     text = to_text(explain(START, X, OBSERVED, activation, 0.1))
-    assert f"= (-2 * (observed - predicted)) x w4 x {in_text} x input\n" in text
+    assert f"= (-2 * (observed - predicted)) * w4 * {in_text} * input\n" in text
 
 
 def test_text_walks_through_the_arithmetic():
     report = explain(START, X, OBSERVED, "softplus", learning_rate=0.01)
     text = to_text(report)
     w3 = report["parameters"]["w3"]
-    assert "dSSR/dw3 = dSSR/dpredicted x dpredicted/dw3" in text
+    assert "dSSR/dw3 = dSSR/dpredicted * dpredicted/dw3" in text
     assert f"dSSR/dw3 = sum of the products = {w3['gradient']:.4f}" in text
     assert f"new w3 = w3 - step size = 0.3600 - {w3['step_size']:.4f} = {w3['new_value']:.4f}" in text
     assert f"SSR = sum of (observed - predicted)^2 = {report['loss']:.4f}" in text
@@ -310,6 +310,16 @@ def test_history_carries_on_a_resumed_run(tmp_path):
     assert [int(r["epoch"]) for r in rows] == list(range(10, 26))
     assert [float(r["loss"]) for r in rows] == json.loads(out.read_text())["loss_history"][10:]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # atomic writes leave no temp files
+
+
+def test_history_of_several_starts_is_the_best_starts(tmp_path):
+    out, history = tmp_path / "run.json", tmp_path / "history.csv"
+    args = ["--seed", 3, "--set", "training.restarts=3", "--epochs", 30, "--history-csv", history, "-q"]
+    assert run("train", "-c", DOSAGE, "--out", out, *args).exit_code == 0
+    doc, rows = json.loads(out.read_text()), read_history(history)
+    assert doc["best_start"] != 0  # so that picking start 0 would show
+    assert [float(r["loss"]) for r in rows] == doc["loss_history"]
+    assert {n: float(rows[-1][n]) for n in network.param_names(2)} == doc["params"]
 
 
 def test_history_keeps_the_checkpoints(tmp_path, monkeypatch):
