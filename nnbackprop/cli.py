@@ -348,7 +348,7 @@ def _json_safe(value):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def explain(config_path, params_path, overrides, fmt):
-    """Show one epoch of gradient descent, chain-rule factor by factor.
+    """Show one epoch of gradient descent, factor by factor.
 
     At the config's starting parameters (or a result's --params): the SSR; then for
     every parameter its chain of derivatives in the article's words (dSSR/dpredicted *
@@ -385,7 +385,7 @@ def explain(config_path, params_path, overrides, fmt):
     help="The largest rel_error that passes.",
 )
 def gradcheck(config_path, params_path, overrides, fmt, tolerance):
-    """Check every analytic gradient against a central finite difference.
+    """Check each analytic gradient against a finite difference.
 
     \b
       numeric   = (SSR(p + h) - SSR(p - h)) / 2h,  h = 6e-6 * max(1, |p|)
