@@ -18,6 +18,7 @@ import click
 import numpy as np
 
 from . import __version__, config as config_mod, data as data_mod, results
+from . import explain as explain_mod, gradcheck as gradcheck_mod
 from .errors import NnbackpropError
 from .network import Objective, forward, param_names
 from .progress import Progress
@@ -33,7 +34,7 @@ EXIT_CODES = {
     130: "interrupted by Ctrl-C (SIGINT); the result so far is written",
     143: "terminated (SIGTERM); the result so far is written",
 }
-EXIT_DIVERGED, EXIT_NOT_CONVERGED = 3, 5
+EXIT_DIVERGED, EXIT_GRADCHECK, EXIT_NOT_CONVERGED = 3, 4, 5
 
 EXIT_CODE_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.items())
 
@@ -87,9 +88,10 @@ def cli():
 @click.option("--init-params", metavar="RESULT", help="Start a new run from another run's params.")
 @click.option("--resume", metavar="RESULT", help="Carry on an interrupted or finished run.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), metavar="N", help="Write the result so far every N epochs.")
+@click.option("--history-csv", metavar="PATH", help="Also write per-epoch loss, parameters, gradients, steps as CSV.")
 @click.option("--quiet", "-q", is_flag=True, help="Say nothing on stderr but errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Say more: the setup, progress every second, parameters in full.")
-def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_convergence, init_params, resume, checkpoint_every, quiet, verbose):
+def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_convergence, init_params, resume, checkpoint_every, history_csv, quiet, verbose):
     """Train the network in a config and write the result JSON.
 
     Command-line values win over the config file, which wins over the defaults.
@@ -99,6 +101,7 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
       nnbackprop train --config configs/dosage.yaml
       nnbackprop train -c configs/dosage.yaml --lr 0.05 --epochs 20000 --out run.json
       nnbackprop train -c configs/dosage.yaml --out - | jq .final_loss
+      nnbackprop train -c configs/lesson1-main-ideas.yaml --history-csv b3.csv
     """
     overrides = list(overrides)
     overrides += [f"training.learning_rate={lr}"] * (lr is not None) + [f"training.max_epochs={epochs}"] * (epochs is not None)
@@ -133,8 +136,15 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
     every = max(1, min(1000, 65536 // len(x))) if progress else 0  # progress needs no more
     every = math.gcd(every, checkpoint_every or 0)
 
+    objective = Objective(x, y, config.model.activation)
+    recorder = explain_mod.Recorder(state) if history_csv else None
+    if recorder is not None:
+        every = 1
+
     def on_epoch(state):
-        epoch = len(state.losses) - 1
+        epoch = len(state.losses) - 1  # losses[k]: after epoch k
+        if recorder is not None:
+            recorder(state)
         if checkpoint_every and epoch % checkpoint_every == 0:
             results.write(document(), out)
         if progress:
@@ -146,15 +156,21 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
     interrupt = Interrupt()
     try:
         with _signals_to(interrupt):
-            run_training(Objective(x, y, config.model.activation), state, settings, on_epoch, every, interrupt)
+            run_training(objective, state, settings, on_epoch, every, interrupt)
     finally:
         if progress:
             progress.close()
 
     doc = document()
     results.write(doc, out)
+    if history_csv:
+        rate, trainable, r = settings.learning_rate, settings.trainable, state.best_start
+        table = explain_mod.history_table(recorder, state, objective, rate, trainable, r)
+        results.write_text(explain_mod.history_csv(*table), history_csv)
     if not quiet:
         _summary(doc, out, verbose)
+        if history_csv:
+            say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
     reason = doc["stop_reason"]
     if reason == "interrupted":
         say(f"interrupted after epoch {doc['epochs']}; carry on with --resume {out if out != '-' else 'RESULT.json'}")
@@ -238,17 +254,21 @@ def _summary(doc, out, verbose=False):
 @click.argument("values", nargs=-1)
 @click.option("--input", "-i", "input_path", metavar="FILE", help="Inputs: one number per line, or a CSV with the training input column ('-': stdin).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-def predict(params_path, values, input_path, fmt):
+@click.option("--decompose", is_flag=True, help="Add the parts that sum to the prediction: neuron1.. and bias.")
+def predict(params_path, values, input_path, fmt, decompose):
     """Print the network's prediction for each input.
 
     Inputs come from VALUES, or from --input, or from stdin when neither is given.
     Put -- before negative values. A large input is read and written in blocks.
+    With --decompose each row also shows the parts the output adds up, StatQuest's
+    "flip, stretch, add": neuron1 .. neuronH (y_i * w_(H+i)) and bias (b_(H+1)).
 
     \b
     Examples:
       nnbackprop predict --params runs/dosage.json 0 0.25 0.5
       nnbackprop predict --params runs/dosage.json -- -1 2
       seq 0 0.1 1 | nnbackprop predict -p runs/dosage.json --format json
+      nnbackprop predict -p runs/dosage.json --decompose 0 0.5 1
     """
     model = results.load_model(params_path)
     if values and input_path:
@@ -260,7 +280,7 @@ def predict(params_path, values, input_path, fmt):
             raise InputError("no inputs: give VALUES, --input FILE, or pipe numbers into stdin")
         blocks = data_mod.iter_inputs(input_path or "-", model.input_name)
     try:
-        _write_predictions(model, blocks, fmt)
+        _write_predictions(model, blocks, fmt, decompose)
     except BrokenPipeError:
         # the reader went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -279,21 +299,33 @@ def _parse_values(values) -> np.ndarray:
     return np.array(out)
 
 
-def _write_predictions(model, blocks, fmt):
+def _write_predictions(model, blocks, fmt, decompose=False):
     write = sys.stdout.write
     first_block = next(blocks, np.empty(0))  # a bad input fails before any output
     first = True
-    write("input,prediction\n" if fmt == "csv" else "[")
+    parts = [f"neuron{i}" for i in range(1, model.hidden + 1)] + ["bias"]  # explain.decompose's keys
+    keys = ["input", "prediction", *(parts if decompose else [])]
+    write(",".join(keys) + "\n" if fmt == "csv" else "[")
     for x in itertools.chain([first_block], blocks):
         with np.errstate(over="ignore", invalid="ignore"):
-            predicted = forward(model.theta, x, model.activation)
-        if fmt == "csv":
-            write("".join(f"{a!r},{_number(b)}\n" for a, b in zip(x.tolist(), predicted.tolist())))
+            columns = [forward(model.theta, x, model.activation)]
+            if decompose:
+                columns += explain_mod.decompose(model.theta, x, model.activation).values()
+        rows = zip(x.tolist(), *(c.tolist() for c in columns), strict=True)
+        finite = results.finite_or_none
+        if fmt == "csv" and decompose:
+            text = "".join(f"{r[0]!r}," + ",".join(map(_number, r[1:])) + "\n" for r in rows)
+        elif fmt == "csv":
+            text = "".join(f"{a!r},{_number(b)}\n" for a, b in rows)
+        elif decompose:
+            text = ",\n  ".join(json.dumps(dict(zip(keys, [r[0], *map(finite, r[1:])], strict=True))) for r in rows)
         else:
-            rows = ",\n  ".join(json.dumps({"input": a, "prediction": results.finite_or_none(b)}) for a, b in zip(x.tolist(), predicted.tolist()))
-            if rows:
-                write(("\n  " if first else ",\n  ") + rows)
-                first = False
+            text = ",\n  ".join(json.dumps({"input": a, "prediction": finite(b)}) for a, b in rows)
+        if fmt == "csv":
+            write(text)
+        elif text:
+            write(("\n  " if first else ",\n  ") + text)
+            first = False
         sys.stdout.flush()
     if fmt == "json":
         write("\n]\n" if not first else "]\n")
@@ -398,6 +430,116 @@ def evaluate(params_path, data_path, input_column, target_column, fmt):
     for key, value in scores.items():
         shown = "undefined" if value is None else value if isinstance(value, int) else f"{value:.8g}"
         click.echo(f"{labels[key]:<5} {shown}")
+
+
+# --- explain and gradcheck -----------------------------------------------------------
+
+
+def _network_at(config_path, overrides, params_path):
+    """The config, its data ``(x, y)``, the parameters to look at and the trainable mask."""
+    config = config_mod.load(config_path, overrides)
+    _, (x, y) = data_mod.load_columns(config.data.path, [config.data.input, config.data.target])
+    hidden = config.model.hidden
+    if params_path:
+        model = results.load_model(params_path)
+        _check_fits(model, config, params_path)
+        theta = model.theta
+    else:
+        theta = initial_theta(hidden, config.init.seed, config.init.values)[0]
+    trainable = config.training.trainable or param_names(hidden)
+    return config, x, y, theta, np.array([name in trainable for name in param_names(hidden)])
+
+
+def _json_safe(value):
+    """Plain data for strict JSON: NaN and infinities become null."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return results.finite_or_none(value) if isinstance(value, float) else value
+
+
+@cli.command()
+@click.option("--config", "-c", "config_path", required=True, metavar="FILE", help="The YAML config.")
+@click.option("--params", "-p", "params_path", metavar="RESULT", help="At a result's params (default: the start).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(config_path, params_path, overrides, fmt):
+    """Show one epoch of gradient descent, factor by factor.
+
+    At the config's starting parameters (or a result's --params): the SSR; then for
+    every parameter its chain of derivatives in the article's words (dSSR/dpredicted *
+    dpredicted/dy1 * dy1/dx1 * dx1/dw1), each factor's value for every sample, their
+    product, the sum of the products (the gradient), the step size (gradient * learning
+    rate) and the new value. Parameters not in training.trainable are shown frozen:
+    step size 0.
+
+    \b
+    Examples:
+      nnbackprop explain --config configs/lesson1-main-ideas.yaml
+      nnbackprop explain -c configs/dosage.yaml --params runs/dosage.json
+      nnbackprop explain -c configs/dosage.yaml -f json | jq .parameters.w1.per_sample
+    """
+    config, x, y, theta, trainable = _network_at(config_path, overrides, params_path)
+    with np.errstate(over="ignore", invalid="ignore"):
+        report = explain_mod.explain(theta, x, y, config.model.activation, config.training.learning_rate, trainable)
+    if fmt == "json":
+        click.echo(results.dumps(_json_safe(report)), nl=False)
+    else:
+        click.echo(explain_mod.to_text(report), nl=False)
+
+
+@cli.command()
+@click.option("--config", "-c", "config_path", required=True, metavar="FILE", help="The YAML config.")
+@click.option("--params", "-p", "params_path", metavar="RESULT", help="At a result's params (default: the start).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0, min_open=True),
+    default=gradcheck_mod.DEFAULT_TOLERANCE,
+    show_default=True,
+    help="The largest rel_error that passes.",
+)
+def gradcheck(config_path, params_path, overrides, fmt, tolerance):
+    """Check each analytic gradient against a finite difference.
+
+    \b
+      numeric   = (SSR(p + h) - SSR(p - h)) / 2h,  h = 6e-6 * max(1, |p|)
+      rel_error = |analytic - numeric| / max(largest |gradient component|, 1)
+
+    The error is measured against the whole gradient's size, so a gradient near 0 is not
+    failed on the finite difference's rounding noise. Exits 0 when every rel_error is at
+    most --tolerance, 4 when any is larger. With relu, a parameter whose difference
+    straddles the corner at 0 is marked and not judged.
+
+    \b
+    Examples:
+      nnbackprop gradcheck --config configs/dosage.yaml
+      nnbackprop gradcheck -c configs/dosage.yaml --params runs/dosage.json --format json
+      nnbackprop gradcheck -c configs/dosage.yaml --set model.activation=tanh --set model.hidden=5 \\
+        --set 'init={seed: 1}'
+    """
+    config, x, y, theta, _ = _network_at(config_path, overrides, params_path)
+    with np.errstate(over="ignore", invalid="ignore"):
+        report = gradcheck_mod.check(theta, x, y, config.model.activation, tolerance)
+    if fmt == "json":
+        click.echo(results.dumps(_json_safe(report)), nl=False)
+    else:
+        click.echo(gradcheck_mod.to_text(report), nl=False)
+    params = report["parameters"]
+    worst = max(p["rel_error"] for p in params.values())
+    agree = sum(p["ok"] for p in params.values())
+    unjudged = [name for name, p in params.items() if p["kink"] and not p["ok"]]
+    corner = f"; {', '.join(unjudged)} at a ReLU corner, not judged" if unjudged else ""
+    largest = f"largest rel_error {worst:.2e}"
+    if report["ok"]:
+        passed = f"gradcheck passed: {agree} of {len(params)} gradients agree within {tolerance:g}"
+        say(f"{passed}{corner} ({largest})", fg="green")
+        return
+    bad = [name for name, p in params.items() if not (p["ok"] or p["kink"])]
+    say(f"gradcheck FAILED: {', '.join(bad)} disagree by more than {tolerance:g}{corner} ({largest})", fg="red")
+    sys.exit(EXIT_GRADCHECK)
 
 
 def main(**kwargs):

@@ -1,0 +1,411 @@
+"""The chain rule as numbers (explain), the gradient check, predict --decompose and train --history-csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nnbackprop import network, results
+from nnbackprop.cli import cli
+from nnbackprop.explain import Recorder, decompose, explain, history_table, local_derivative_name, to_text
+from nnbackprop.gradcheck import check, kinks, numeric_gradient
+from nnbackprop.training import Settings, State, train
+
+ROOT = Path(__file__).resolve().parents[1]
+DOSAGE = str(ROOT / "configs" / "dosage.yaml")
+LESSON1 = str(ROOT / "configs" / "lesson1-main-ideas.yaml")
+X = np.array([0.0, 0.5, 1.0])
+OBSERVED = np.array([0.0, 1.0, 0.0])
+START = np.array([2.74, 0.0, -1.13, 0.0, 0.36, 0.63, 0.0])  # the dosage config's init
+
+
+def random_problem(seed: int, hidden: int, n: int = 6):
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, 1.5, 3 * hidden + 1), rng.normal(0, 1, n), rng.normal(0, 1, n)
+
+
+def off_the_corner(theta, x, margin=1e-3):
+    """ReLU's derivative is one-sided at x_i = 0: keep every hidden input clear of it."""
+    z, _, _ = network.hidden_layer(theta, x, "relu")
+    return bool((np.abs(z) > margin).all())
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+# --- the gradient against finite differences ----------------------------------------
+
+
+@pytest.mark.parametrize("activation", list(network.ACTIVATIONS))
+@pytest.mark.parametrize("hidden", [1, 2, 3, 5])
+@pytest.mark.parametrize("seed", range(3))
+def test_gradient_matches_finite_differences(activation, hidden, seed):
+    theta, x, observed = random_problem(seed, hidden)
+    if activation == "relu":
+        assert off_the_corner(theta, x), "pick another seed: a hidden input sits on ReLU's corner"
+    _, analytic = network.ssr_and_gradient(theta, x, observed, activation)
+    numeric = numeric_gradient(theta, x, observed, activation)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
+    report = check(theta, x, observed, activation)
+    assert report["ok"], report
+    assert max(p["rel_error"] for p in report["parameters"].values()) < 1e-8
+    assert list(report["parameters"]) == network.param_names(hidden)
+
+
+@pytest.mark.parametrize("activation", list(network.ACTIVATIONS))
+def test_gradcheck_checks_the_objective_training_uses(activation, monkeypatch):
+    theta, x, observed = random_problem(7, 2)
+
+    class OffByAFactor(network.Objective):  # dSSR/dw3 forgets the factor 2 of dSSR/dpredicted
+        def __call__(self, t):
+            ssr, gradient = super().__call__(t)
+            gradient[..., 4] /= 2
+            return ssr, gradient
+
+    monkeypatch.setattr(network, "Objective", OffByAFactor)
+    report = check(theta, x, observed, activation)
+    assert not report["ok"]
+    assert [name for name, p in report["parameters"].items() if not p["ok"]] == ["w3"]
+
+
+def test_relative_error_of_a_zero_gradient_is_not_noise():
+    # At the trained optimum every gradient is ~1e-5: judged against the gradient's scale (1), not itself.
+    theta = np.array([3.338062, -1.4257294, -3.5294859, 0.5735107, -1.2162627, -2.3011616, 2.6103001])
+    report = check(theta, X, OBSERVED, "softplus")
+    assert report["ok"]
+    assert all(abs(p["analytic"]) < 1e-2 for p in report["parameters"].values())
+    assert all(p["rel_error"] < 1e-8 for p in report["parameters"].values())
+
+
+def test_relu_corner_is_marked_and_not_judged():
+    # Dosage 0 with b1 = b2 = 0 puts x1 = x2 = 0 on ReLU's corner: moving b1 or b2 crosses it.
+    at_corner = kinks(START, X, "relu")
+    assert at_corner.tolist() == [False, True, False, True, False, False, False]
+    assert not kinks(START, X, "softplus").any()
+    report = check(START, X, OBSERVED, "relu")
+    assert report["ok"]
+    assert [n for n, p in report["parameters"].items() if p["kink"]] == ["b1", "b2"]
+
+
+# --- explain: the factors multiply out and sum to the gradient ----------------------
+
+
+@pytest.mark.parametrize("activation", list(network.ACTIVATIONS))
+@pytest.mark.parametrize("hidden", [1, 2, 4])
+def test_explain_products_and_sums_are_the_gradient(activation, hidden):
+    theta, x, observed = random_problem(hidden, hidden, n=5)
+    report = explain(theta, x, observed, activation, learning_rate=0.05)
+    _, gradient = network.ssr_and_gradient(theta, x, observed, activation)
+    assert list(report["parameters"]) == network.param_names(hidden)
+    for j, (name, p) in enumerate(report["parameters"].items()):
+        assert len(p["per_sample"]) == len(x)
+        for sample in p["per_sample"]:
+            assert len(sample["factors"]) == len(p["chain"]) == len(p["formulas"])
+            assert sample["product"] == pytest.approx(math.prod(sample["factors"]), rel=1e-12, abs=1e-300)
+        assert p["gradient"] == pytest.approx(sum(s["product"] for s in p["per_sample"]), rel=1e-12, abs=1e-12)
+        assert p["gradient"] == pytest.approx(gradient[j], rel=1e-10, abs=1e-12), name
+        assert p["step_size"] == pytest.approx(p["gradient"] * 0.05, rel=1e-15)
+        assert p["new_value"] == p["value"] - p["step_size"]
+
+
+def test_explain_factors_are_the_articles():
+    report = explain(START, X, OBSERVED, "softplus", learning_rate=0.01)
+    predicted = network.forward(START, X)
+    z, a, _ = network.hidden_layer(START, X)
+    sigmoid = 1 / (1 + np.exp(-z))
+    w1, b3, w4 = (report["parameters"][n] for n in ("w1", "b3", "w4"))
+    assert w1["chain"] == ["dSSR/dpredicted", "dpredicted/dy1", "dy1/dx1", "dx1/dw1"]
+    assert w1["formulas"] == ["-2 * (observed - predicted)", "w3", "sigmoid(x1)", "input"]
+    assert report["parameters"]["b2"]["chain"] == ["dSSR/dpredicted", "dpredicted/dy2", "dy2/dx2", "dx2/db2"]
+    assert w4["chain"] == ["dSSR/dpredicted", "dpredicted/dw4"]
+    assert b3["chain"] == ["dSSR/dpredicted", "dpredicted/db3"]
+    for s in range(3):
+        dssr_dpredicted = -2 * (OBSERVED[s] - predicted[s])
+        assert w1["per_sample"][s]["predicted"] == pytest.approx(predicted[s], rel=1e-15)
+        assert w1["per_sample"][s]["factors"] == pytest.approx([dssr_dpredicted, 0.36, sigmoid[s, 0], X[s]], rel=1e-14)
+        assert w4["per_sample"][s]["factors"] == pytest.approx([dssr_dpredicted, a[s, 1]], rel=1e-14)
+        assert b3["per_sample"][s]["factors"] == pytest.approx([dssr_dpredicted, 1.0], rel=1e-14)
+        assert report["samples"][s]["x2"] == pytest.approx(z[s, 1]) and report["samples"][s]["y1"] == a[s, 0]
+    residual = OBSERVED - predicted
+    assert report["loss"] == pytest.approx(residual @ residual, rel=1e-14)
+
+
+def test_explain_is_one_epoch_of_training():
+    trainable = np.array([True, False, True, False, True, False, True])
+    report = explain(START, X, OBSERVED, "softplus", learning_rate=0.01, trainable=trainable)
+    state = train(network.Objective(X, OBSERVED), State.start(START), Settings(0.01, 1, 0.0, trainable))
+    new = [p["new_value"] for p in report["parameters"].values()]
+    np.testing.assert_allclose(new, state.theta[0], rtol=1e-14, atol=1e-15)
+    assert report["new_loss"] == pytest.approx(float(state.losses[1][0]), rel=1e-12)
+
+
+def test_frozen_parameters_take_no_step():
+    trainable = np.zeros(7, bool)
+    trainable[6] = True
+    report = explain(START, X, OBSERVED, "softplus", learning_rate=0.1, trainable=trainable)
+    for name, p in report["parameters"].items():
+        assert p["trainable"] == (name == "b3")
+        if name != "b3":
+            assert p["gradient"] != 0  # every gradient is shown, frozen or not
+            assert p["step_size"] == 0 and p["new_value"] == p["value"]
+    assert report["parameters"]["b3"]["step_size"] == pytest.approx(0.1 * report["parameters"]["b3"]["gradient"])
+    assert "w1 = 2.7400  (frozen)" in to_text(report)
+
+
+@pytest.mark.parametrize(
+    ("activation", "expected", "in_text"),
+    [
+        ("softplus", "sigmoid(x2)", "sigmoid(x2)"),
+        ("relu", "1 if x2 > 0 else 0", "(1 if x2 > 0 else 0)"),
+        ("sigmoid", "y2 * (1 - y2)", "(y2 * (1 - y2))"),
+        ("tanh", "1 - y2^2", "(1 - y2^2)"),
+    ],
+)
+def test_local_derivative_is_named_for_the_activation(activation, expected, in_text):
+    assert local_derivative_name(activation, 2) == expected
+    text = to_text(explain(START, X, OBSERVED, activation, 0.1))
+    assert f"= (-2 * (observed - predicted)) * w4 * {in_text} * input\n" in text
+
+
+def test_text_walks_through_the_arithmetic():
+    report = explain(START, X, OBSERVED, "softplus", learning_rate=0.01)
+    text = to_text(report)
+    w3 = report["parameters"]["w3"]
+    assert "dSSR/dw3 = dSSR/dpredicted * dpredicted/dw3" in text
+    assert f"dSSR/dw3 = sum of the products = {w3['gradient']:.4f}" in text
+    assert f"new w3 = w3 - step size = 0.3600 - {w3['step_size']:.4f} = {w3['new_value']:.4f}" in text
+    assert f"SSR = sum of (observed - predicted)^2 = {report['loss']:.4f}" in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hidden=st.integers(1, 4),
+    activation=st.sampled_from(list(network.ACTIVATIONS)),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.floats(0.01, 5),
+)
+def test_explain_gradient_is_network_gradient_for_any_parameters(hidden, activation, seed, scale):
+    rng = np.random.default_rng(seed)
+    theta, x, observed = rng.normal(0, scale, 3 * hidden + 1), rng.normal(0, 2, 4), rng.normal(0, 2, 4)
+    report = explain(theta, x, observed, activation, 0.1)
+    _, gradient = network.ssr_and_gradient(theta, x, observed, activation)
+    got = [p["gradient"] for p in report["parameters"].values()]
+    np.testing.assert_allclose(got, gradient, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(gradient).max()))
+
+
+# --- decompose: flip, stretch, add ----------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hidden=st.integers(1, 5),
+    activation=st.sampled_from(list(network.ACTIVATIONS)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_parts_sum_to_the_prediction(hidden, activation, seed):
+    rng = np.random.default_rng(seed)
+    theta, x = rng.normal(0, 3, 3 * hidden + 1), rng.normal(0, 3, 7)
+    parts = decompose(theta, x, activation)
+    assert list(parts) == [f"neuron{i}" for i in range(1, hidden + 1)] + ["bias"]
+    total = np.sum(list(parts.values()), axis=0)
+    np.testing.assert_allclose(total, network.forward(theta, x, activation), rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "dosage.json"
+    result = run("train", "-c", DOSAGE, "--epochs", 300, "--out", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_predict_decompose_csv_sums_to_prediction(trained):
+    result = run("predict", "-p", trained, "--decompose", 0, 0.25, 0.5, 1)
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["input", "prediction", "neuron1", "neuron2", "bias"]
+    assert [float(r["input"]) for r in rows] == [0, 0.25, 0.5, 1]
+    params = json.loads(trained.read_text())["params"]
+    for r in rows:
+        parts = float(r["neuron1"]) + float(r["neuron2"]) + float(r["bias"])
+        assert parts == pytest.approx(float(r["prediction"]), rel=1e-12, abs=1e-12)
+        assert float(r["bias"]) == params["b3"]
+    plain = run("predict", "-p", trained, 0, 0.25, 0.5, 1).stdout.splitlines()
+    assert plain == [",".join(line.split(",")[:2]) for line in result.stdout.splitlines()]
+
+
+def test_predict_decompose_json_has_the_csv_keys(trained):
+    result = run("predict", "-p", trained, "--decompose", "-f", "json", "--", -1, 0.5)
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [list(r) for r in rows] == [["input", "prediction", "neuron1", "neuron2", "bias"]] * 2
+    for r in rows:
+        assert r["neuron1"] + r["neuron2"] + r["bias"] == pytest.approx(r["prediction"], rel=1e-12, abs=1e-12)
+    assert list(json.loads(run("predict", "-p", trained, "-f", "json", 0.5).stdout)[0]) == ["input", "prediction"]
+
+
+# --- train --history-csv ------------------------------------------------------------------
+
+
+def read_history(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_history_rows_match_the_run(tmp_path):
+    out, history = tmp_path / "run.json", tmp_path / "history.csv"
+    result = run("train", "-c", DOSAGE, "--epochs", 40, "--out", out, "--history-csv", history)
+    assert result.exit_code == 0, result.stderr
+    assert f"wrote epochs 0..40 to {history}" in result.stderr
+    doc, rows = json.loads(out.read_text()), read_history(history)
+    names = network.param_names(2)
+    assert list(rows[0]) == ["epoch", "loss", *names, *(f"dSSR/d{n}" for n in names), *(f"step_{n}" for n in names)]
+    assert [int(r["epoch"]) for r in rows] == list(range(41))
+    assert [float(r["loss"]) for r in rows] == doc["loss_history"]
+    assert {n: float(rows[0][n]) for n in names} == doc["initial_params"]
+    assert {n: float(rows[-1][n]) for n in names} == doc["params"]
+    for before, after in zip(rows, rows[1:], strict=False):
+        theta = np.array([float(before[n]) for n in names])
+        _, gradient = network.ssr_and_gradient(theta, X, OBSERVED)
+        np.testing.assert_allclose([float(before[f"dSSR/d{n}"]) for n in names], gradient, rtol=1e-12)
+        np.testing.assert_allclose([float(before[f"step_{n}"]) for n in names], 0.01 * gradient, rtol=1e-12)
+        stepped = [float(before[n]) - float(before[f"step_{n}"]) for n in names]
+        np.testing.assert_allclose([float(after[n]) for n in names], stepped, rtol=1e-13, atol=1e-15)
+
+
+def test_history_is_the_same_on_a_rerun_and_from_the_library(tmp_path):
+    paths = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    for path in paths:
+        assert run("train", "-c", LESSON1, "--out", tmp_path / "r.json", "--history-csv", path, "-q").exit_code == 0
+    assert paths[0].read_text() == paths[1].read_text()
+    objective = network.Objective(X, OBSERVED)
+    trainable = np.array([False] * 6 + [True])
+    state = State.start(np.array([3.34, -1.43, -3.53, 0.57, -1.22, -2.30, 0.0]))
+    recorder = Recorder(state)
+    train(objective, state, Settings(0.1, 1000, 0.001, trainable), on_epoch=recorder, every=1)
+    header, table = history_table(recorder, state, objective, 0.1, trainable)
+    rows = read_history(paths[0])
+    assert len(rows) == len(table) == int(state.epochs[0]) + 1
+    np.testing.assert_array_equal([[float(r[h]) for h in header] for r in rows], table)
+    frozen = [f"step_{n}" for n in ("w1", "b1", "w2", "b2", "w3", "w4")]
+    assert all(float(r[c]) == 0 for r in rows for c in frozen)
+
+
+def test_history_carries_on_a_resumed_run(tmp_path):
+    out, history = tmp_path / "run.json", tmp_path / "history.csv"
+    assert run("train", "-c", DOSAGE, "--epochs", 10, "--out", out, "-q").exit_code == 0
+    result = run("train", "-c", DOSAGE, "--epochs", 25, "--resume", out, "--out", out, "--history-csv", history)
+    assert result.exit_code == 0, result.stderr
+    rows = read_history(history)
+    assert [int(r["epoch"]) for r in rows] == list(range(10, 26))
+    assert [float(r["loss"]) for r in rows] == json.loads(out.read_text())["loss_history"][10:]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # atomic writes leave no temp files
+
+
+def test_history_of_several_starts_is_the_best_starts(tmp_path):
+    out, history = tmp_path / "run.json", tmp_path / "history.csv"
+    args = ["--seed", 3, "--set", "training.restarts=3", "--epochs", 30, "--history-csv", history, "-q"]
+    assert run("train", "-c", DOSAGE, "--out", out, *args).exit_code == 0
+    doc, rows = json.loads(out.read_text()), read_history(history)
+    assert doc["best_start"] != 0  # so that picking start 0 would show
+    assert [float(r["loss"]) for r in rows] == doc["loss_history"]
+    assert {n: float(rows[-1][n]) for n in network.param_names(2)} == doc["params"]
+
+
+def test_history_keeps_the_checkpoints(tmp_path, monkeypatch):
+    written = []
+    write = results.write
+    monkeypatch.setattr(results, "write", lambda doc, path: (written.append(doc["epochs"]), write(doc, path)))
+    history = tmp_path / "history.csv"
+    args = ["--epochs", 7, "--checkpoint-every", 3, "--history-csv", history, "-q"]
+    assert run("train", "-c", DOSAGE, "--out", tmp_path / "run.json", *args).exit_code == 0
+    assert written == [3, 6, 7]  # two checkpoints, then the result
+    assert len(read_history(history)) == 8
+
+
+# --- the explain and gradcheck commands -----------------------------------------------------
+
+
+def test_explain_json_has_the_documented_keys():
+    result = run("explain", "-c", DOSAGE, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    doc = json.loads(result.stdout)
+    assert doc["learning_rate"] == 0.01
+    assert list(doc["parameters"]) == network.param_names(2)
+    w1 = doc["parameters"]["w1"]
+    assert {"value", "gradient", "step_size", "new_value", "chain", "per_sample"} <= set(w1)
+    assert {"input", "observed", "predicted", "factors", "product"} <= set(w1["per_sample"][0])
+    assert w1["value"] == 2.74
+    ssr, _ = network.ssr_and_gradient(START, X, OBSERVED)
+    assert doc["loss"] == pytest.approx(ssr, rel=1e-14)
+
+
+def test_explain_text_at_a_results_params(trained):
+    params = json.loads(trained.read_text())["params"]
+    result = run("explain", "-c", DOSAGE, "--params", trained)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("One epoch of gradient descent: softplus network, 2 hidden neurons")
+    assert f"w1 = {params['w1']:.4f}\n" in result.stdout
+    assert "dy1/dx1" in result.stdout and "sigmoid(x1)" in result.stdout
+
+
+def test_explain_refuses_a_result_of_another_shape(tmp_path, trained):
+    result = run("explain", "-c", DOSAGE, "--params", trained, "--set", "model.hidden=3", "--set", "init={seed: 0}")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert "hidden: 2" in result.stderr and "hidden: 3" in result.stderr
+
+
+def test_gradcheck_command_passes_on_the_true_gradient():
+    result = run("gradcheck", "-c", DOSAGE, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True and doc["tolerance"] == 1e-6
+    assert set(doc["parameters"]["w1"]) >= {"analytic", "numeric", "rel_error"}
+    assert "gradcheck passed: 7 of 7 gradients agree within 1e-06" in result.stderr
+    text = run("gradcheck", "-c", DOSAGE, "--set", "model.activation=tanh")
+    assert text.exit_code == 0 and len(text.stdout.splitlines()) == 8 and "DISAGREE" not in text.stdout
+
+
+def test_gradcheck_command_exits_4_on_a_wrong_gradient(monkeypatch):
+    class WrongSign(network.Objective):  # dSSR/db1 with its sign flipped
+        def __call__(self, t):
+            ssr, gradient = super().__call__(t)
+            gradient[..., 1] *= -1
+            return ssr, gradient
+
+    monkeypatch.setattr(network, "Objective", WrongSign)
+    result = run("gradcheck", "-c", DOSAGE)
+    assert result.exit_code == 4
+    assert "b1" in result.stdout and "DISAGREE" in result.stdout
+    assert result.stderr.startswith("gradcheck FAILED: b1 disagree")
+    doc = json.loads(run("gradcheck", "-c", DOSAGE, "-f", "json").stdout)
+    assert doc["ok"] is False and doc["parameters"]["b1"]["ok"] is False and doc["parameters"]["w1"]["ok"] is True
+
+
+def test_gradcheck_tolerance_is_the_threshold():
+    assert run("gradcheck", "-c", DOSAGE, "--tolerance", 1e-15).exit_code == 4
+    result = run("gradcheck", "-c", DOSAGE, "--tolerance", 0)
+    assert result.exit_code == 2 and "--tolerance" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["explain", "gradcheck", "predict", "train"])
+def test_help_has_examples(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.stdout
+    assert {"explain": "--format", "gradcheck": "--tolerance", "predict": "--decompose", "train": "--history-csv"}[
+        command
+    ] in result.stdout
