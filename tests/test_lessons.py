@@ -123,12 +123,13 @@ def test_gradcheck_passes_for_every_lesson(lesson, tmp_path):
     assert json.loads(result.stdout)["ok"] is True
 
 
-# --- docs/LESSONS.md shows what the commands print ------------------------------------------
+# --- the README's lessons show what the commands print ------------------------------------------
 
 
 def documented_commands():
     """Each ``$ nnbackprop ...`` line of the walk-through (no pipes) and the lines shown under it."""
-    text = (CONFIGS.parent / "docs" / "LESSONS.md").read_text()
+    readme = (CONFIGS.parent / "README.md").read_text()
+    text = readme.split("## Learn backpropagation, lesson by lesson", 1)[1].split("\n## ", 1)[0]
     commands = []
     for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
         for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
