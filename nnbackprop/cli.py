@@ -132,6 +132,8 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
 
     if checkpoint_every and out == "-":
         raise InputError("--checkpoint-every needs a file to write, not --out -")
+    for path in (out, history_csv or "-"):
+        results.check_writable(path)  # before the work, not after
     progress = None if quiet else Progress(settings.max_epochs, interval=1.0 if verbose else 10.0)
     every = max(1, min(1000, 65536 // len(x))) if progress else 0  # progress needs no more
     every = math.gcd(every, checkpoint_every or 0)

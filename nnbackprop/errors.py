@@ -17,3 +17,7 @@ class DataError(NnbackpropError):
 
 class ResultError(NnbackpropError):
     """A result JSON file that does not describe a trained network."""
+
+
+class OutputError(NnbackpropError):
+    """An output path that cannot be written."""

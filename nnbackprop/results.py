@@ -10,7 +10,7 @@ import tempfile
 
 import numpy as np
 
-from .errors import ResultError
+from .errors import OutputError, ResultError
 from .network import ACTIVATIONS, param_names
 
 
@@ -38,9 +38,13 @@ def write_text(text: str, path: str):
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    check_writable(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write: {e.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -50,12 +54,29 @@ def write_text(text: str, path: str):
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError):
+            raise OutputError(f"{path}: cannot write: {e.strerror}") from None
         raise
+
+
+def check_writable(path: str):
+    """Fail early, before any work, when ``path`` (``-``: stdout) cannot be written."""
+    if path == "-":
+        return
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: is a directory; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):  # the nearest folder that exists must let us create the rest
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise OutputError(f"{path}: cannot write: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: cannot write: no permission to write in {folder}")
 
 
 def write(document, path: str):

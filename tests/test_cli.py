@@ -253,3 +253,14 @@ def test_restarts_keep_the_best_start_and_report_every_start(write_config):
     assert len(finals) == 8 and doc["final_loss"] == min(finals)
     best = doc["starts"][doc["best_start"]]
     assert best["params"] == doc["params"] and best["initial_params"] == doc["initial_params"]
+
+
+@pytest.mark.parametrize("where", ["{tmp}", "{tmp}/afile/x.json"])
+def test_an_unwritable_output_is_refused_before_training(write_config, tmp_path, where):
+    (tmp_path / "afile").write_text("a file, not a folder")
+    config = write_config(STATQUEST_CONFIG)
+    for option in ("--out", "--history-csv"):
+        args = ["train", "-c", config, option, where.format(tmp=tmp_path)] + (["--out", "-"] if option != "--out" else [])
+        result = invoke(*args)
+        assert result.exit_code == 2 and result.stderr.startswith("Error: ") and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "epochs" not in result.stderr
