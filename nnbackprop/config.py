@@ -12,13 +12,12 @@ import difflib
 import math
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, read_bytes, reading
 from .network import ACTIVATIONS, param_names
 
 DEFAULTS = {
@@ -221,20 +220,8 @@ def _place(value):
 
 def load(path: str, overrides: list[str] = ()) -> Config:
     """Read, override (``KEY=VALUE`` strings) and validate the config at ``path``."""
-    try:
-        if path == "-":
-            source_text = sys.stdin.buffer.read().decode("utf-8-sig")
-        else:
-            with open(path, encoding="utf-8-sig") as f:
-                source_text = f.read()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    with reading(path, ConfigError, "config file"):
+        source_text = read_bytes(path, ConfigError, "config file").decode("utf-8-sig")
     tree = read_tree(source_text, path)
     base = os.path.dirname(path)
     for override in overrides:

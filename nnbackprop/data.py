@@ -16,23 +16,12 @@ import sys
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, read_bytes, reading
 
 
 def read_text(path: str) -> str:
     """The text of ``path`` (``-`` is stdin): UTF-8, a byte-order mark dropped, lines ending in ``\\n``."""
-    try:
-        if path == "-":
-            raw = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as f:
-                raw = f.read()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not a CSV file") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror}") from None
+    raw = read_bytes(path, DataError, "CSV file")
     return decode(raw, path)
 
 
@@ -129,14 +118,8 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
 def _open_text(path):
     if path == "-":
         return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline=None)
-    try:
+    with reading(path, DataError, "input file"):
         return open(path, encoding="utf-8-sig", newline=None)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not an input file") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror}") from None
 
 
 def looks_like_number(line: str) -> bool:

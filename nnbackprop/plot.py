@@ -15,11 +15,11 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 
 import numpy as np
 
 from . import data as data_mod
+from . import results
 from .errors import DataError, NnbackpropError
 from .metrics import training_columns
 from .network import hidden_layer, param_names, unpack
@@ -217,39 +217,6 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-# --- writing -----------------------------------------------------------------------
-
-
-def write_bytes(content: bytes, path: str):
-    """Write ``content`` to ``path`` atomically: a temporary file beside it, then os.replace.
-
-    ``path`` is always either its old self or the complete new file.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    except OSError as e:
-        raise PlotError(f"{path}: cannot write: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(e, OSError):
-            raise PlotError(f"{path}: cannot write: {e.strerror or e}") from None
-        raise
-
-
 def plot(model, result_path: str, out: str, extra_data: str | None = None) -> list[str]:
     """Draw ``model`` (loaded from ``result_path``) to ``out``; return notes for the user.
 
@@ -265,5 +232,5 @@ def plot(model, result_path: str, out: str, extra_data: str | None = None) -> li
         label = "stdin" if extra_data == "-" else os.path.basename(extra_data)
         points.append(Points(f"{label} ({len(x)})", x, y))
     name = "stdin" if result_path == "-" else os.path.basename(result_path)
-    write_bytes(render(model, points, fmt, title=f"nnbackprop: {name}"), out)
+    results.write_bytes(render(model, points, fmt, title=f"nnbackprop: {name}"), out)
     return notes

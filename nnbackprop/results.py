@@ -10,7 +10,7 @@ import tempfile
 
 import numpy as np
 
-from .errors import OutputError, ResultError
+from .errors import OutputError, ResultError, read_bytes, reading
 from .network import ACTIVATIONS, param_names
 
 
@@ -29,15 +29,20 @@ def dumps(document) -> str:
 
 
 def write_text(text: str, path: str):
-    """Write ``text`` to ``path`` atomically (``-`` is stdout).
-
-    The text goes to a temporary file beside ``path`` that replaces it only once it is
-    complete and on disk, so ``path`` is either its old self or the new file, never half.
-    """
+    """Write ``text`` to ``path`` atomically; ``-`` is stdout."""
     if path == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    write_bytes(text.encode("utf-8"), path)
+
+
+def write_bytes(content: bytes, path: str):
+    """Write ``content`` to ``path`` atomically.
+
+    It goes to a temporary file beside ``path`` that replaces it only once it is complete
+    and on disk, so ``path`` is either its old self or the new file, never half.
+    """
     check_writable(path)
     folder = os.path.dirname(os.path.abspath(path))
     try:
@@ -46,8 +51,8 @@ def write_text(text: str, path: str):
     except OSError as e:
         raise OutputError(f"{path}: cannot write: {e.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
@@ -60,7 +65,7 @@ def write_text(text: str, path: str):
         except FileNotFoundError:
             pass
         if isinstance(e, OSError):
-            raise OutputError(f"{path}: cannot write: {e.strerror}") from None
+            raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
         raise
 
 
@@ -99,20 +104,8 @@ class Model:
 
 def read(path: str) -> dict:
     """The JSON object in ``path`` (``-`` is stdin)."""
-    try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-    except FileNotFoundError:
-        raise ResultError(f"{path}: no such result file") from None
-    except IsADirectoryError:
-        raise ResultError(f"{path}: is a directory, not a result file") from None
-    except UnicodeDecodeError:
-        raise ResultError(f"{path}: not UTF-8 text, expected a result JSON file") from None
-    except OSError as e:
-        raise ResultError(f"{path}: cannot read: {e.strerror}") from None
+    with reading(path, ResultError, "result file"):
+        text = read_bytes(path, ResultError, "result file").decode("utf-8")
     try:
         document = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:

@@ -106,7 +106,7 @@ def test_predict_refuses_empty_input(trained):
     [
         (["predict", "-p", "{out}", "abc"], "Error: value 1 ('abc'): not a number"),
         (["predict", "-p", "{out}", "nan"], "Error: value 1 ('nan'): not a finite number"),
-        (["predict", "-p", "{out}", "-i", "{tmp}/nope.txt"], "nope.txt: no such file"),
+        (["predict", "-p", "{out}", "-i", "{tmp}/nope.txt"], "nope.txt: no such input file"),
         (["predict", "-p", "{tmp}/nope.json", "1"], "nope.json: no such result file"),
         (["train", "-c", "{tmp}/nope.yaml"], "nope.yaml: no such config file"),
         (["train", "-c", "{config}", "--lr", "-1"], "--set training.learning_rate=-1: training.learning_rate: must be greater than 0"),

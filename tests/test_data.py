@@ -73,7 +73,7 @@ def test_refused_with_line_and_column(tmp_path, content, message):
 
 
 def test_missing_file_and_directory(tmp_path):
-    with pytest.raises(DataError, match="no such file"):
+    with pytest.raises(DataError, match="no such CSV file"):
         load_columns(str(tmp_path / "nope.csv"), [None, None])
     with pytest.raises(DataError, match="is a directory"):
         load_columns(str(tmp_path), [None, None])
