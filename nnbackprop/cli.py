@@ -44,13 +44,20 @@ class InputError(click.ClickException):
 
 
 class Group(click.Group):
-    """Turns library errors into one ``Error: ...`` line and exit code 2."""
+    """Turns library errors into one ``Error: ...`` line and exit code 2, Ctrl-C into 130,
+    and a reader that went away (``| head``) into a quiet end."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except NnbackpropError as e:
             raise InputError(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit's flush
+            sys.exit(0)
 
 
 def say(message: str = "", **style):
@@ -116,6 +123,9 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
         return
 
     state = _starting_state(config, init_params, resume)
+    data_sha = data_mod.sha256(config.data.path)
+    if resume and data_sha and results.dig(results.read(resume), "data", "sha256") not in (None, data_sha):
+        say(f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data", fg="yellow")
     trainable = config.training.trainable or param_names(hidden)
     settings = Settings(
         config.training.learning_rate,
@@ -123,7 +133,7 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
         config.training.min_step_size,
         np.array([name in trainable for name in param_names(hidden)]),
     )
-    data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_mod.sha256(config.data.path)}
+    data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_sha}
     extra = {"seed": config.init.seed, "platform": _platform()}
     started = time.perf_counter()
 
@@ -132,6 +142,8 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
 
     if checkpoint_every and out == "-":
         raise InputError("--checkpoint-every needs a file to write, not --out -")
+    if history_csv == "-" and out == "-":
+        raise InputError("--history-csv - and --out - would both go to stdout; send one to a file")
     for path in (out, history_csv or "-"):
         results.check_writable(path)  # before the work, not after
     progress = None if quiet else Progress(settings.max_epochs, interval=1.0 if verbose else 10.0)
@@ -281,11 +293,7 @@ def predict(params_path, values, input_path, fmt, decompose):
         if input_path is None and sys.stdin.isatty():
             raise InputError("no inputs: give VALUES, --input FILE, or pipe numbers into stdin")
         blocks = data_mod.iter_inputs(input_path or "-", model.input_name)
-    try:
-        _write_predictions(model, blocks, fmt, decompose)
-    except BrokenPipeError:
-        # the reader went away (| head): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    _write_predictions(model, blocks, fmt, decompose)
 
 
 def _parse_values(values) -> np.ndarray:

@@ -132,11 +132,11 @@ def load_model(path: str) -> Model:
     if activation not in ACTIVATIONS:
         raise ResultError(f"{path}: model.activation: unknown '{activation}' (one of: {', '.join(ACTIVATIONS)})")
     theta = params_vector(_key(document, "params", dict, path), hidden, path, "params")
-    input_name = _dig(document, "data", "input") or _dig(document, "config", "data", "input")
+    input_name = dig(document, "data", "input") or dig(document, "config", "data", "input")
     return Model(theta, hidden, activation, input_name if isinstance(input_name, str) else None, document)
 
 
-def _dig(document, *keys):
+def dig(document, *keys):
     """``document[k1][k2]...`` or None, whatever the document holds on the way."""
     for key in keys:
         if not isinstance(document, dict):

@@ -264,3 +264,17 @@ def test_an_unwritable_output_is_refused_before_training(write_config, tmp_path,
         result = invoke(*args)
         assert result.exit_code == 2 and result.stderr.startswith("Error: ") and result.stdout == ""
         assert result.stderr.count("\n") == 1 and "epochs" not in result.stderr
+
+
+def test_resume_notes_when_the_data_changed(write_config, tmp_path):
+    config = write_config(STATQUEST_CONFIG)
+    part = tmp_path / "part.json"
+    assert invoke("train", "-c", config, "--epochs", "10", "--out", part).exit_code == 0
+    (tmp_path / "data.csv").write_text("dosage,efficacy\n0,0\n0.5,1\n1,0.1\n")
+    result = invoke("train", "-c", config, "--epochs", "20", "--resume", part, "--out", "-")
+    assert result.exit_code == 0 and "has changed since" in result.stderr
+
+
+def test_both_outputs_on_stdout_is_refused(write_config):
+    result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", "-", "--history-csv", "-")
+    assert result.exit_code == 2 and "both go to stdout" in result.stderr
