@@ -1,0 +1,266 @@
+"""The fast SSR and gradient behind :class:`nnbackprop.network.Objective`.
+
+The same chain rule as :func:`nnbackprop.network.ssr_and_gradient`, arranged for speed:
+
+- Samples go through in blocks of ``CHUNK`` (8192): each block's arrays stay in the
+  CPU cache, and the buffers are allocated once and reused call after call (``out=``).
+- Each start of a batch (``theta`` of shape (R, P)) owns a matrix ``G`` of shape (H + 4, c)
+  whose rows are, for the c samples of a block::
+
+      rows 0 .. H-1   a_i                     (hidden outputs)
+      row  H          1
+      row  H + 1      observed
+      row  H + 2      d * x
+      row  H + 3      d = 2 (predicted - observed) = dSSR/dpredicted
+
+  ``d`` is one matrix product, ``2 [w_out, b_out, -1] @ G[:H + 2]``, and every sum the
+  gradient needs is two more: ``G @ d`` gives dSSR/dw_out (sum of d * a_i), dSSR/db_out
+  (sum of d) and 4 SSR (d . d), and ``da @ [d * x, d]`` gives, per neuron, the sums of
+  da_i/dz_i * d * x and da_i/dz_i * d; times w_out_i (dpredicted/da_i, the same for every
+  sample, so it comes out of the sums) they are dSSR/dw_i and dSSR/db_i, in pack order.
+- Activations read one ``exp`` (and softplus one ``log1p``) per element, shared between
+  a and da/dz; blocks of up to ``SMALL`` samples use the forms with the fewest NumPy calls
+  instead, since there the calls, not the elements, cost the time.
+- Blocks run on a thread per core (NumPy releases the GIL inside its loops).  Each block
+  writes its own partial sums and these are added in block order, so the result is the
+  same whatever the number of threads, and each start's numbers are the same whether it
+  runs alone or in a batch: which form runs depends on the data, never on R.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+CHUNK = 8192  # samples per block
+SMALL = 64  # up to this many samples: the activation forms with the fewest NumPy calls
+GROUP = 1 << 18  # at most this many floats in one G: larger batches go in groups of starts
+THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+_pool = None
+
+
+def _executor(workers):
+    global _pool
+    if _pool is None or _pool._max_workers < workers:
+        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nnbackprop")
+    return _pool
+
+
+# --- activations: write a into ``s.a`` and da/dz into ``s.da`` -----------------------
+
+
+def _softplus(s):
+    """a = max(z, 0) + log1p(t), da/dz = sigmoid(z) = (1 if z >= 0 else t) / (1 + t), t = e^-|z|."""
+    q, nabs = s.v[1], s.v[0]
+    np.minimum(s.z, 0.0, out=q)  # q = min(z, 0)
+    np.subtract(s.z, q, out=s.m)  # m = max(z, 0)
+    np.subtract(q, s.m, out=nabs)  # -|z|
+    np.exp(s.v, out=s.v)  # [t, e] = [e^-|z|, e^min(z, 0)]: never overflows
+    np.log1p(nabs, out=s.a)
+    np.add(s.a, s.m, out=s.a)  # a = max(z, 0) + log1p(t)
+    np.add(nabs, 1.0, out=s.m)  # 1 + t
+    np.divide(q, s.m, out=s.da)  # da/dz = e / (1 + t)
+
+
+def _softplus_few_calls(s):
+    """The same in three calls: a = log(1 + e^z), da/dz = sigmoid(z) = e^(z - a)."""
+    np.logaddexp(s.zero, s.z, out=s.a)
+    np.subtract(s.z, s.a, out=s.da)
+    np.exp(s.da, out=s.da)
+
+
+def _sigmoid(s):
+    """a = (1 if z >= 0 else t) / (1 + t), da/dz = t / (1 + t)^2, t = e^-|z|."""
+    q, nabs = s.v[1], s.v[0]
+    np.minimum(s.z, 0.0, out=q)
+    np.subtract(s.z, q, out=s.m)
+    np.subtract(q, s.m, out=nabs)
+    np.exp(s.v, out=s.v)  # [t, e^min(z, 0)]
+    np.add(nabs, 1.0, out=s.m)  # 1 + t
+    np.divide(q, s.m, out=s.a)  # a
+    np.divide(nabs, s.m, out=s.da)
+    np.divide(s.da, s.m, out=s.da)  # da/dz = t / (1 + t) / (1 + t)
+
+
+def _tanh(s):
+    """a = tanh(z), da/dz = 1 - a^2."""
+    np.tanh(s.z, out=s.a)
+    np.multiply(s.a, s.a, out=s.da)
+    np.subtract(1.0, s.da, out=s.da)
+
+
+def _relu(s):
+    """a = max(z, 0), da/dz = 1 where z > 0, else 0."""
+    np.maximum(s.z, 0.0, out=s.a)
+    np.greater(s.z, 0.0, out=s.da)
+
+
+FORMS = {"softplus": _softplus, "sigmoid": _sigmoid, "tanh": _tanh, "relu": _relu}
+FEW_CALLS = {**FORMS, "softplus": _softplus_few_calls}
+
+
+# --- one block of g starts by c samples ------------------------------------------------
+
+
+class _Space:
+    """Buffers and views for one block of ``g`` starts by ``c`` samples, reused every call.
+
+    With g == 1 the views drop the start axis and the products are ``np.dot`` (less
+    overhead); with g > 1 they are batched ``np.matmul``.  Both make the same BLAS call
+    per start, so a start's numbers do not depend on g.  The block keeps 2 theta, so that
+    the first product gives d = dSSR/dpredicted with its factor 2, and x / 2, so that
+    z = (2 w) (x / 2) + (2 b) / 2 = w x + b exactly (halving and doubling are exact).
+    """
+
+    def __init__(self, g, c, hidden, form, x=None, y=None):
+        h, p = hidden, 3 * hidden + 1
+        one = g == 1
+        self.form, self.one, self.h = form, one, h
+        self.zero, self.two = np.zeros(()), np.array(2.0)
+        self.theta = np.empty((g, p + 1))  # 2 [theta, -1]
+        self.theta[:, p] = -2.0
+        self.x2 = np.full((2, c), 0.5)  # rows x / 2, 1 / 2
+        self.g_ = np.empty((g, h + 4, c))
+        self.g_[:, h] = 1.0
+        if x is not None:  # the whole data is this one block: put it in once
+            self.load(x, y)
+        lead = () if one else (g,)
+        G = self.G = self.g_[0] if one else self.g_
+        self.z = np.empty(lead + (h, c))
+        self.m = np.empty(lead + (h, c))  # scratch for the activations
+        self.v = np.empty((2,) + lead + (h, c))  # scratch: the arguments of one exp call
+        self.da = np.empty(lead + (h, c))  # da/dz
+        self.a = G[..., :h, :]
+        self.dx = G[..., h + 2, :]
+        self.pred_rows = G[..., : h + 2, :]  # a, 1, observed
+        self.d_row = G[..., h + 3, :]
+        self.d = self.d_row if one else G[:, h + 3 : h + 4, :]  # (g, 1, c) for the batched product
+        self.d_col = G[..., h + 3, :] if one else G[:, h + 3, :, None]  # (g, c, 1) for G @ d
+        self.dxd_t = G[..., h + 2 :, :].swapaxes(-1, -2)  # (..., c, 2): columns d * x, d
+        t = self.theta[0] if one else self.theta
+        self.theta_p = self.theta[:, :p]
+        self.w_in = t[..., : 2 * h].reshape(lead + (h, 2))  # rows 2 [w_i, b_i]
+        self.c_out = t[..., 2 * h :] if one else t[:, None, 2 * h :]  # 2 [w_out, b_out, -1]
+        self.sums = np.empty((g, p + 3))  # this block's sums when it is the whole data
+        self.views = self.sum_views(self.sums)
+        self.scale = np.ones((g, p + 3))  # for ``sums * scale``, see ``finish``
+        self.scale[:, p + 2] = 0.25
+        self.scale_w = self.scale[0, 0 : 2 * h : 2], self.scale[0, 1 : 2 * h : 2]  # w_out_i, twice
+        self.w_out2 = self.theta[0, 2 * h : 3 * h]  # 2 w_out
+        self.half = np.array(0.5)
+
+    def sum_views(self, sums):
+        """Where the two sum products write into ``sums`` (g, K), K = P + 3."""
+        h = self.h
+        if self.one:
+            return sums[0, : 2 * h].reshape(h, 2), sums[0, 2 * h :]
+        return sums[:, : 2 * h].reshape(len(sums), h, 2), sums[:, 2 * h :, None]
+
+    def load(self, x, y):
+        """Put a block's samples in place."""
+        np.multiply(x, 0.5, out=self.x2[0])
+        self.g_[:, self.h + 1] = y
+        self.x = x
+
+    def run(self, theta, views=None):
+        """This block's sums for the starts ``theta`` (g, P), into ``views`` (default ``self.sums``)."""
+        mm = np.dot if self.one else np.matmul
+        into_da, into_g = views or self.views
+        np.multiply(theta, self.two, out=self.theta_p)
+        mm(self.w_in, self.x2, out=self.z)  # z = w_in * x + b_in
+        self.form(self)  # a = activation(z); da = da/dz
+        mm(self.c_out, self.pred_rows, out=self.d)  # d = 2 (w_out . a + b_out - observed)
+        np.multiply(self.d_row, self.x, out=self.dx)  # d * dz/dw_in
+        mm(self.da, self.dxd_t, out=into_da)  # sums of da/dz * d * [x, 1]
+        mm(self.G, self.d_col, out=into_g)  # sums of d * [a, 1, observed, d * x, d]
+
+
+def finish(sums, theta):
+    """(dSSR/dtheta, SSR) from the summed sums (R, P + 3) of every block."""
+    r, p = theta.shape
+    h = (p - 1) // 3
+    scale = np.ones_like(sums)
+    scale[:, : 2 * h] = np.repeat(theta[:, 2 * h : 3 * h], 2, axis=1)  # * dpredicted/da_i = w_out_i
+    scale[:, p + 2] = 0.25  # d . d = 4 SSR
+    out = sums * scale
+    return out[:, p + 2], out[:, :p]
+
+
+class Kernel:
+    """``kernel(theta) -> (ssr, gradient)`` over fixed data, as :func:`~nnbackprop.network.ssr_and_gradient`.
+
+    ``theta`` has shape (P,) or (R, P); results are fresh arrays: ssr of shape () or (R,),
+    gradient like ``theta``.  ``threads`` caps the threads used (default: one per core).
+    """
+
+    def __init__(self, x, observed, activation="softplus", threads=None):
+        self.x = np.ascontiguousarray(x, dtype=np.float64)
+        self.observed = np.ascontiguousarray(observed, dtype=np.float64)
+        self.activation = activation
+        n = self.n = len(self.x)
+        self.form = (FEW_CALLS if n <= SMALL else FORMS)[activation]
+        self.blocks = [(lo, min(lo + CHUNK, n)) for lo in range(0, n, CHUNK)]
+        self.threads = max(1, THREADS if threads is None else threads)
+        self.spaces = {}  # (g, c, hidden, worker) -> _Space
+        self.alone = {}  # P -> the _Space of one start when the data is one block
+
+    def _space(self, g, c, hidden, worker=0):
+        key = (g, c, hidden, worker)
+        space = self.spaces.get(key)
+        if space is None:
+            data = (self.x, self.observed) if len(self.blocks) == 1 else ()
+            space = self.spaces[key] = _Space(g, c, hidden, self.form, *data)
+        return space
+
+    def __call__(self, theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        flat = theta.ndim == 1
+        theta2 = theta[None] if flat else theta
+        r, p = theta2.shape
+        space = self.alone.get(p) if r == 1 else None
+        if space is not None:  # the common small case, in as few NumPy calls as it takes
+            space.run(theta2)
+            np.multiply(space.w_out2, space.half, out=space.scale_w[0])  # 1-D copies: fewer
+            np.multiply(space.w_out2, space.half, out=space.scale_w[1])  # NumPy steps than one 2-D
+            out = space.sums * space.scale
+            ssr, grad = out[:, p + 2], out[:, :p]
+        else:
+            if r == 1 and len(self.blocks) == 1:
+                self.alone[p] = self._space(1, self.n, (p - 1) // 3)
+            ssr, grad = finish(self._sums(theta2), theta2)
+        return (ssr[0], grad[0]) if flat else (ssr, grad)
+
+    def _sums(self, theta):
+        """Every start's sums over all blocks, (R, K), added in block order."""
+        r, p = theta.shape
+        k, nb = p + 3, len(self.blocks)
+        parts = np.zeros((max(nb, 1), r, k))  # no data: every sum is 0
+        g = max(1, min(r, GROUP // ((p + 4) * self.blocks[0][1]))) if nb else r
+        items = [(b, r0, min(r0 + g, r)) for r0 in range(0, r, g) for b in range(nb)]
+        workers = min(self.threads, len(items) // 2) if nb > 1 else 1
+        if workers <= 1:
+            self._work(theta, parts, items, 0)
+        else:
+            share = -(-len(items) // workers)
+            pool = _executor(workers)
+            jobs = [pool.submit(self._work, theta, parts, items[i * share : (i + 1) * share], i) for i in range(workers)]
+            for job in jobs:
+                job.result()
+        sums = parts[0]
+        for part in parts[1:]:  # in block order: the same sums whatever the threads
+            sums += part
+        return sums
+
+    def _work(self, theta, parts, items, worker):
+        hidden = (theta.shape[1] - 1) // 3
+        loaded = {}
+        for b, r0, r1 in items:
+            lo, hi = self.blocks[b]
+            space = self._space(r1 - r0, hi - lo, hidden, worker)
+            if len(self.blocks) > 1 and loaded.get(id(space)) != b:
+                space.load(self.x[lo:hi], self.observed[lo:hi])
+                loaded[id(space)] = b
+            space.run(theta[r0:r1], space.sum_views(parts[b, r0:r1]))
