@@ -49,53 +49,64 @@ def _executor(workers):
     return _pool
 
 
-# --- activations: write a into ``s.a`` and da/dz into ``s.da`` -----------------------
+# --- activations: a = activation(z) into ``a``, da/dz into ``da`` -------------------
+# ``m`` (like z) and ``v`` (two of z) are scratch.  0-d arrays as constants are quicker
+# than Python floats in NumPy calls on small arrays.
+
+ZERO, HALF, ONE = np.zeros(()), np.array(0.5), np.ones(())
 
 
-def _softplus(s):
+def _softplus(z, a, da, m, v):
     """a = max(z, 0) + log1p(t), da/dz = sigmoid(z) = (1 if z >= 0 else t) / (1 + t), t = e^-|z|."""
-    q, nabs = s.v[1], s.v[0]
-    np.minimum(s.z, 0.0, out=q)  # q = min(z, 0)
-    np.subtract(s.z, q, out=s.m)  # m = max(z, 0)
-    np.subtract(q, s.m, out=nabs)  # -|z|
-    np.exp(s.v, out=s.v)  # [t, e] = [e^-|z|, e^min(z, 0)]: never overflows
-    np.log1p(nabs, out=s.a)
-    np.add(s.a, s.m, out=s.a)  # a = max(z, 0) + log1p(t)
-    np.add(nabs, 1.0, out=s.m)  # 1 + t
-    np.divide(q, s.m, out=s.da)  # da/dz = e / (1 + t)
+    t, u = v
+    np.abs(z, out=t)
+    np.add(z, t, out=m)
+    np.multiply(m, HALF, out=m)  # max(z, 0) = (z + |z|) / 2, exactly
+    np.negative(t, out=t)
+    np.exp(t, out=t)  # t = e^-|z|: never overflows
+    np.log1p(t, out=a)
+    np.add(a, m, out=a)  # a = max(z, 0) + log1p(t)
+    _sigmoid_parts(z, t, m, u)
+    np.divide(m, u, out=da)  # da/dz = sigmoid(z)
 
 
-def _softplus_few_calls(s):
-    """The same in three calls: a = log(1 + e^z), da/dz = sigmoid(z) = e^(z - a)."""
-    np.logaddexp(s.zero, s.z, out=s.a)
-    np.subtract(s.z, s.a, out=s.da)
-    np.exp(s.da, out=s.da)
+def _sigmoid_parts(z, t, m, u):
+    """Into m: 1 where z >= 0, else t (= e^z there); into u: 1 + t."""
+    np.add(t, ONE, out=u)
+    np.greater_equal(z, ZERO, out=m)
+    np.maximum(m, t, out=m)  # t <= 1
 
 
-def _sigmoid(s):
+def _softplus_few_calls(z, a, da, m, v):
+    """The same in three calls, for small blocks: a = log(1 + e^z), da/dz = sigmoid(z) = e^(z - a)."""
+    np.logaddexp(ZERO, z, out=a)
+    np.subtract(z, a, out=da)
+    np.exp(da, out=da)
+
+
+def _sigmoid(z, a, da, m, v):
     """a = (1 if z >= 0 else t) / (1 + t), da/dz = t / (1 + t)^2, t = e^-|z|."""
-    q, nabs = s.v[1], s.v[0]
-    np.minimum(s.z, 0.0, out=q)
-    np.subtract(s.z, q, out=s.m)
-    np.subtract(q, s.m, out=nabs)
-    np.exp(s.v, out=s.v)  # [t, e^min(z, 0)]
-    np.add(nabs, 1.0, out=s.m)  # 1 + t
-    np.divide(q, s.m, out=s.a)  # a
-    np.divide(nabs, s.m, out=s.da)
-    np.divide(s.da, s.m, out=s.da)  # da/dz = t / (1 + t) / (1 + t)
+    t, u = v
+    np.abs(z, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)  # t = e^-|z|
+    _sigmoid_parts(z, t, m, u)
+    np.divide(m, u, out=a)  # a = sigmoid(z)
+    np.divide(t, u, out=da)
+    np.divide(da, u, out=da)  # da/dz = t / (1 + t) / (1 + t)
 
 
-def _tanh(s):
+def _tanh(z, a, da, m, v):
     """a = tanh(z), da/dz = 1 - a^2."""
-    np.tanh(s.z, out=s.a)
-    np.multiply(s.a, s.a, out=s.da)
-    np.subtract(1.0, s.da, out=s.da)
+    np.tanh(z, out=a)
+    np.multiply(a, a, out=da)
+    np.subtract(ONE, da, out=da)
 
 
-def _relu(s):
+def _relu(z, a, da, m, v):
     """a = max(z, 0), da/dz = 1 where z > 0, else 0."""
-    np.maximum(s.z, 0.0, out=s.a)
-    np.greater(s.z, 0.0, out=s.da)
+    np.maximum(z, ZERO, out=a)
+    np.greater(z, ZERO, out=da)
 
 
 FORMS = {"softplus": _softplus, "sigmoid": _sigmoid, "tanh": _tanh, "relu": _relu}
@@ -118,39 +129,63 @@ class _Space:
     def __init__(self, g, c, hidden, form, x=None, y=None):
         h, p = hidden, 3 * hidden + 1
         one = g == 1
-        self.form, self.one, self.h = form, one, h
-        self.zero, self.two = np.zeros(()), np.array(2.0)
+        self.one, self.h = one, h
         self.theta = np.empty((g, p + 1))  # 2 [theta, -1]
         self.theta[:, p] = -2.0
         self.x2 = np.full((2, c), 0.5)  # rows x / 2, 1 / 2
         self.g_ = np.empty((g, h + 4, c))
         self.g_[:, h] = 1.0
+        self.x = None
         if x is not None:  # the whole data is this one block: put it in once
             self.load(x, y)
         lead = () if one else (g,)
-        G = self.G = self.g_[0] if one else self.g_
-        self.z = np.empty(lead + (h, c))
-        self.m = np.empty(lead + (h, c))  # scratch for the activations
-        self.v = np.empty((2,) + lead + (h, c))  # scratch: the arguments of one exp call
-        self.da = np.empty(lead + (h, c))  # da/dz
-        self.a = G[..., :h, :]
-        self.dx = G[..., h + 2, :]
-        self.pred_rows = G[..., : h + 2, :]  # a, 1, observed
-        self.d_row = G[..., h + 3, :]
-        self.d = self.d_row if one else G[:, h + 3 : h + 4, :]  # (g, 1, c) for the batched product
-        self.d_col = G[..., h + 3, :] if one else G[:, h + 3, :, None]  # (g, c, 1) for G @ d
-        self.dxd_t = G[..., h + 2 :, :].swapaxes(-1, -2)  # (..., c, 2): columns d * x, d
+        G = self.g_[0] if one else self.g_
+        z, m, da = np.empty(lead + (h, c)), np.empty(lead + (h, c)), np.empty(lead + (h, c))
+        v = np.empty((2,) + lead + (h, c))
+        a = G[..., :h, :]
+        dx = G[..., h + 2, :]
+        pred_rows = G[..., : h + 2, :]  # a, 1, observed
+        d_row = G[..., h + 3, :]
+        d = d_row if one else G[:, h + 3 : h + 4, :]  # (g, 1, c) for the batched product
+        d_col = d_row if one else G[:, h + 3, :, None]  # (g, c, 1) for G @ d
+        dxd_t = G[..., h + 2 :, :].swapaxes(-1, -2)  # (..., c, 2): columns d * x, d
         t = self.theta[0] if one else self.theta
-        self.theta_p = self.theta[:, :p]
-        self.w_in = t[..., : 2 * h].reshape(lead + (h, 2))  # rows 2 [w_i, b_i]
-        self.c_out = t[..., 2 * h :] if one else t[:, None, 2 * h :]  # 2 [w_out, b_out, -1]
-        self.sums = np.empty((g, p + 3))  # this block's sums when it is the whole data
-        self.views = self.sum_views(self.sums)
-        self.scale = np.ones((g, p + 3))  # for ``sums * scale``, see ``finish``
-        self.scale[:, p + 2] = 0.25
-        self.scale_w = self.scale[0, 0 : 2 * h : 2], self.scale[0, 1 : 2 * h : 2]  # w_out_i, twice
-        self.w_out2 = self.theta[0, 2 * h : 3 * h]  # 2 w_out
-        self.half = np.array(0.5)
+        theta_p = self.theta[:, :p]
+        w_in = t[..., : 2 * h].reshape(lead + (h, 2))  # rows 2 [w_i, b_i]
+        c_out = t[..., 2 * h :] if one else t[:, None, 2 * h :]  # 2 [w_out, b_out, -1]
+        mm, two, space, x2 = (np.dot if one else np.matmul), np.array(2.0), self, self.x2
+
+        def run(theta, into_da, into_g):
+            """This block's sums for the starts ``theta`` (g, P) into ``into_da``, ``into_g``."""
+            np.multiply(theta, two, out=theta_p)
+            mm(w_in, x2, out=z)  # z = w_in * x + b_in
+            form(z, a, da, m, v)  # a = activation(z), da = da/dz
+            mm(c_out, pred_rows, out=d)  # d = 2 (w_out . a + b_out - observed) = dSSR/dpredicted
+            np.multiply(d_row, space.x, out=dx)  # d * dz/dw_in
+            mm(da, dxd_t, out=into_da)  # sums of d * dpredicted/da / w_out * da/dz * [x, 1]
+            mm(G, d_col, out=into_g)  # sums of d * [a, 1, observed, d * x, d]
+
+        self.run = run
+        if one:
+            self.evaluate = self._evaluator(run, p, t[2 * h : 3 * h])
+
+    def _evaluator(self, run, p, w_out2):
+        """``evaluate(theta) -> (ssr, grad)`` for one start, theta of shape (1, P)."""
+        h = self.h
+        sums = np.empty((1, p + 3))
+        into_da, into_g = self.sum_views(sums)
+        scale = np.ones((1, p + 3))  # w_out_i twice per neuron (in pack order), 1, ..., 1/4
+        scale[0, p + 2] = 0.25  # d . d = 4 SSR
+        scale_w, scale_b, half = scale[0, 0 : 2 * h : 2], scale[0, 1 : 2 * h : 2], np.array(0.5)
+
+        def evaluate(theta):
+            run(theta, into_da, into_g)
+            np.multiply(w_out2, half, out=scale_w)  # two 1-D copies take fewer NumPy
+            np.multiply(w_out2, half, out=scale_b)  # steps than one 2-D copy
+            out = sums * scale
+            return out[:, p + 2], out[:, :p]
+
+        return evaluate
 
     def sum_views(self, sums):
         """Where the two sum products write into ``sums`` (g, K), K = P + 3."""
@@ -165,21 +200,9 @@ class _Space:
         self.g_[:, self.h + 1] = y
         self.x = x
 
-    def run(self, theta, views=None):
-        """This block's sums for the starts ``theta`` (g, P), into ``views`` (default ``self.sums``)."""
-        mm = np.dot if self.one else np.matmul
-        into_da, into_g = views or self.views
-        np.multiply(theta, self.two, out=self.theta_p)
-        mm(self.w_in, self.x2, out=self.z)  # z = w_in * x + b_in
-        self.form(self)  # a = activation(z); da = da/dz
-        mm(self.c_out, self.pred_rows, out=self.d)  # d = 2 (w_out . a + b_out - observed)
-        np.multiply(self.d_row, self.x, out=self.dx)  # d * dz/dw_in
-        mm(self.da, self.dxd_t, out=into_da)  # sums of da/dz * d * [x, 1]
-        mm(self.G, self.d_col, out=into_g)  # sums of d * [a, 1, observed, d * x, d]
-
 
 def finish(sums, theta):
-    """(dSSR/dtheta, SSR) from the summed sums (R, P + 3) of every block."""
+    """(SSR, dSSR/dtheta) from the sums (R, P + 3) of every block."""
     r, p = theta.shape
     h = (p - 1) // 3
     scale = np.ones_like(sums)
@@ -205,7 +228,7 @@ class Kernel:
         self.blocks = [(lo, min(lo + CHUNK, n)) for lo in range(0, n, CHUNK)]
         self.threads = max(1, THREADS if threads is None else threads)
         self.spaces = {}  # (g, c, hidden, worker) -> _Space
-        self.alone = {}  # P -> the _Space of one start when the data is one block
+        self.alone = {}  # P -> evaluate(theta) of one start, when the data is one block
 
     def _space(self, g, c, hidden, worker=0):
         key = (g, c, hidden, worker)
@@ -215,21 +238,21 @@ class Kernel:
             space = self.spaces[key] = _Space(g, c, hidden, self.form, *data)
         return space
 
+    def evaluator(self, p):
+        """A quicker ``kernel`` for theta of shape (1, P), float64, once it has been called with one."""
+        return self.alone.get(p, self)
+
     def __call__(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
         flat = theta.ndim == 1
         theta2 = theta[None] if flat else theta
         r, p = theta2.shape
-        space = self.alone.get(p) if r == 1 else None
-        if space is not None:  # the common small case, in as few NumPy calls as it takes
-            space.run(theta2)
-            np.multiply(space.w_out2, space.half, out=space.scale_w[0])  # 1-D copies: fewer
-            np.multiply(space.w_out2, space.half, out=space.scale_w[1])  # NumPy steps than one 2-D
-            out = space.sums * space.scale
-            ssr, grad = out[:, p + 2], out[:, :p]
+        evaluate = self.alone.get(p) if r == 1 else None
+        if evaluate is not None:  # one start, one block: as few NumPy calls as it takes
+            ssr, grad = evaluate(theta2)
         else:
             if r == 1 and len(self.blocks) == 1:
-                self.alone[p] = self._space(1, self.n, (p - 1) // 3)
+                self.alone[p] = self._space(1, self.n, (p - 1) // 3).evaluate
             ssr, grad = finish(self._sums(theta2), theta2)
         return (ssr[0], grad[0]) if flat else (ssr, grad)
 
@@ -263,4 +286,4 @@ class Kernel:
             if len(self.blocks) > 1 and loaded.get(id(space)) != b:
                 space.load(self.x[lo:hi], self.observed[lo:hi])
                 loaded[id(space)] = b
-            space.run(theta[r0:r1], space.sum_views(parts[b, r0:r1]))
+            space.run(theta[r0:r1], *space.sum_views(parts[b, r0:r1]))
