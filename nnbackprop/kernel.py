@@ -269,7 +269,9 @@ class Kernel:
         else:
             share = -(-len(items) // workers)
             pool = _executor(workers)
-            jobs = [pool.submit(self._work, theta, parts, items[i * share : (i + 1) * share], i) for i in range(workers)]
+            jobs = [
+                pool.submit(self._work, theta, parts, items[i * share : (i + 1) * share], i) for i in range(workers)
+            ]
             for job in jobs:
                 job.result()
         sums = parts[0]
