@@ -8,7 +8,7 @@ start's numbers equal those of the same start trained alone.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

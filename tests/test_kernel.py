@@ -40,9 +40,9 @@ def loop_ssr_and_gradient(theta, x, y, activation):
     h = (len(theta) - 1) // 3
     w_in, b_in, w_out, b_out = theta[0 : 2 * h : 2], theta[1 : 2 * h : 2], theta[2 * h : 3 * h], theta[3 * h]
     ssr_terms, terms = [], [[] for _ in theta]
-    for xn, yn in zip(x.tolist(), y.tolist()):
-        a, da = zip(*(scalar_activation(activation, xn * w + b) for w, b in zip(w_in, b_in)))
-        predicted = sum(ai * wi for ai, wi in zip(a, w_out)) + b_out
+    for xn, yn in zip(x.tolist(), y.tolist(), strict=True):
+        a, da = zip(*(scalar_activation(activation, xn * w + b) for w, b in zip(w_in, b_in, strict=True)), strict=True)
+        predicted = sum(ai * wi for ai, wi in zip(a, w_out, strict=True)) + b_out
         residual = yn - predicted
         ssr_terms.append(residual * residual)
         dpredicted = -2.0 * residual  # dSSR/dpredicted
@@ -229,8 +229,8 @@ def test_a_start_alone_shows_the_same_state_to_on_epoch_as_in_a_batch():
     train(Objective(x, y), State.start(theta), settings, recorder(batch), 7)
     train(Objective(x, y), State.start(theta[1]), settings, recorder(alone), 7)
     assert len(batch) == len(alone) == 7
-    for b, a in zip(batch, alone):
-        assert all(np.array_equal(b_field[1], a_field[0]) for b_field, a_field in zip(b, a))
+    for b, a in zip(batch, alone, strict=True):
+        assert all(np.array_equal(b_field[1], a_field[0]) for b_field, a_field in zip(b, a, strict=True))
 
 
 def test_resuming_a_start_alone_carries_on_as_one_run():
