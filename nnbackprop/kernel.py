@@ -34,9 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-CHUNK = 8192  # samples per block
+CHUNK = 32768  # samples per block
 SMALL = 64  # up to this many samples: the activation forms with the fewest NumPy calls
-GROUP = 1 << 18  # at most this many floats in one G: larger batches go in groups of starts
+GROUP = 1 << 20  # at most this many floats in one G: larger batches go in groups of starts
 THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 _pool = None

@@ -116,19 +116,27 @@ def train(objective: Objective, state: State, settings: Settings, on_epoch=None,
                 break
             epoch += 1
             step = grad * rate
-            step[~active] = 0.0
+            everyone = active.all()  # then whole arrays stand in for the masked ones
+            if not everyone:
+                step[~active] = 0.0
             new_theta = theta - step
             new_loss, new_grad = objective(new_theta)
-            bad = active & ~(np.isfinite(new_loss) & np.isfinite(new_theta).all(axis=1) & (new_loss <= limit))
-            if bad.any():
-                _stop(state, active, bad, "diverged")
-            theta[active] = new_theta[active]
-            loss[active] = new_loss[active]
-            grad[active] = new_grad[active]
-            state.epochs[active] = epoch
+            good = np.isfinite(new_loss) & np.isfinite(new_theta).all(axis=1) & (new_loss <= limit)
+            if everyone and good.all():
+                theta[...], loss[...], grad[...], state.epochs[...] = new_theta, new_loss, new_grad, epoch
+            else:
+                bad = active & ~good
+                if bad.any():
+                    _stop(state, active, bad, "diverged")
+                theta[active] = new_theta[active]
+                loss[active] = new_loss[active]
+                grad[active] = new_grad[active]
+                state.epochs[active] = epoch
             state.losses.append(loss.copy())
             better = active & (loss < state.best_loss)
-            if better.any():
+            if better.all():
+                state.best_loss[...], state.best_theta[...], state.best_epoch[...] = loss, theta, epoch
+            elif better.any():
                 state.best_loss[better] = loss[better]
                 state.best_theta[better] = theta[better]
                 state.best_epoch[better] = epoch
