@@ -190,13 +190,13 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
             step = grad * rate
             new_theta = theta - step
             new_loss, new_grad = evaluate(new_theta)
-            value = float(new_loss[0])
+            value = new_loss.item()
             if value <= limit and math.isfinite(value) and _finite(new_theta):
                 theta, loss, grad, done = new_theta, new_loss, new_grad, epoch
                 append(loss if fresh else loss.copy())
                 if value < best:
                     best, best_theta, best_epoch = value, theta, epoch
-                if not abs(step[0, k]) >= min_step:  # maybe converged: look at every step
+                if not abs(step.item(k)) >= min_step:  # maybe converged: look at every step
                     size = np.abs(step[0])
                     k = int(size.argmax())
                     if size.max() < min_step:
