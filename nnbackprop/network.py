@@ -150,5 +150,5 @@ class Objective(Kernel):
     ``objective(theta)`` returns ``(ssr, gradient)`` as :func:`ssr_and_gradient` does (to
     rounding), for ``theta`` of shape (P,) or (R, P), as fresh arrays.  The work is done by
     :class:`nnbackprop.kernel.Kernel`: blocks of samples in reused buffers, a thread per
-    core (``threads`` caps them), and all the gradient's sums as one matrix product.
+    core (``threads`` caps them), and the gradient's sums as matrix products.
     """
