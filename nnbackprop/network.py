@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernel import Kernel  # numpy only, like this module
+
 # --- activations: each returns (a, da/dz), sharing one exp where it can --------------
 
 
@@ -142,17 +144,11 @@ def ssr_and_gradient(theta, x, observed, activation="softplus"):
     return ssr, pack(dw_in, db_in, dw_out, db_out)
 
 
-class Objective:
+class Objective(Kernel):
     """SSR and its gradient over one fixed dataset: the hot path of training.
 
-    ``objective(theta)`` returns ``(ssr, gradient)`` exactly as :func:`ssr_and_gradient`
-    does, for ``theta`` of shape (P,) or (R, P).
+    ``objective(theta)`` returns ``(ssr, gradient)`` as :func:`ssr_and_gradient` does (to
+    rounding), for ``theta`` of shape (P,) or (R, P), as fresh arrays.  The work is done by
+    :class:`nnbackprop.kernel.Kernel`: blocks of samples in reused buffers, a thread per
+    core (``threads`` caps them), and the gradient's sums as matrix products.
     """
-
-    def __init__(self, x, observed, activation="softplus"):
-        self.x = np.ascontiguousarray(x, dtype=np.float64)
-        self.observed = np.ascontiguousarray(observed, dtype=np.float64)
-        self.activation = activation
-
-    def __call__(self, theta):
-        return ssr_and_gradient(theta, self.x, self.observed, self.activation)

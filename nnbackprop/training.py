@@ -7,7 +7,8 @@ start's numbers equal those of the same start trained alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -102,6 +103,10 @@ def train(objective: Objective, state: State, settings: Settings, on_epoch=None,
             state.best_loss = loss.copy()
         limit = DIVERGENCE_FACTOR * state.losses[0]
         epoch = int(state.epochs.max(initial=0))
+        if len(theta) == 1:
+            if active[0]:
+                _train_alone(objective, state, settings, rate, (loss, grad, limit, epoch), on_epoch, every, interrupt)
+            return state
         while active.any():
             if epoch >= settings.max_epochs:
                 _stop(state, active, active, "max_epochs")
@@ -111,19 +116,27 @@ def train(objective: Objective, state: State, settings: Settings, on_epoch=None,
                 break
             epoch += 1
             step = grad * rate
-            step[~active] = 0.0
+            everyone = active.all()  # then whole arrays stand in for the masked ones
+            if not everyone:
+                step[~active] = 0.0
             new_theta = theta - step
             new_loss, new_grad = objective(new_theta)
-            bad = active & ~(np.isfinite(new_loss) & np.isfinite(new_theta).all(axis=1) & (new_loss <= limit))
-            if bad.any():
-                _stop(state, active, bad, "diverged")
-            theta[active] = new_theta[active]
-            loss[active] = new_loss[active]
-            grad[active] = new_grad[active]
-            state.epochs[active] = epoch
+            good = np.isfinite(new_loss) & np.isfinite(new_theta).all(axis=1) & (new_loss <= limit)
+            if everyone and good.all():
+                theta[...], loss[...], grad[...], state.epochs[...] = new_theta, new_loss, new_grad, epoch
+            else:
+                bad = active & ~good
+                if bad.any():
+                    _stop(state, active, bad, "diverged")
+                theta[active] = new_theta[active]
+                loss[active] = new_loss[active]
+                grad[active] = new_grad[active]
+                state.epochs[active] = epoch
             state.losses.append(loss.copy())
             better = active & (loss < state.best_loss)
-            if better.any():
+            if better.all():
+                state.best_loss[...], state.best_theta[...], state.best_epoch[...] = loss, theta, epoch
+            elif better.any():
                 state.best_loss[better] = loss[better]
                 state.best_theta[better] = theta[better]
                 state.best_epoch[better] = epoch
@@ -139,3 +152,65 @@ def _stop(state, active, which, reason):
     for r in np.flatnonzero(which):
         state.reasons[r] = reason
     active &= ~which
+
+
+def _train_alone(objective, state, settings, rate, start, on_epoch, every, interrupt):
+    """The loop of :func:`train` for one start (R = 1), number for number the same.
+
+    One start needs no masks, so its bookkeeping is done with Python floats, and what is
+    written into ``state`` every epoch there (parameters, epochs, best) is written here
+    only when someone can look: before ``on_epoch`` and on the way out.  The largest
+    |step| is looked for only when the step that was largest last time is small.
+    """
+    loss, grad, limit, epoch = start
+    rate = rate[None]  # (1, P) like grad: the same shapes take NumPy's quickest path
+    limit, min_step, max_epochs = float(limit[0]), settings.min_step_size, settings.max_epochs
+    fresh = isinstance(objective, Objective)  # its results are never written again
+    evaluate = objective.evaluator(state.theta.shape[1]) if fresh else objective
+    theta, done, reason, k = state.theta, epoch, None, 0
+    best, best_theta, best_epoch = float(state.best_loss[0]), None, 0
+    append, call_back = state.losses.append, on_epoch is not None and every
+
+    def sync():
+        state.theta[0] = theta[0]
+        state.epochs[0] = done
+        if best_theta is not None:
+            state.best_loss[0], state.best_theta[0], state.best_epoch[0] = best, best_theta[0], best_epoch
+        state.reasons[0] = reason
+
+    try:
+        while reason is None:
+            if epoch >= max_epochs:
+                reason = "max_epochs"
+                break
+            if interrupt is not None and interrupt.signal:
+                reason = "interrupted"
+                break
+            epoch += 1
+            step = grad * rate
+            new_theta = theta - step
+            new_loss, new_grad = evaluate(new_theta)
+            value = new_loss.item()
+            if value <= limit and math.isfinite(value) and _finite(new_theta):
+                theta, loss, grad, done = new_theta, new_loss, new_grad, epoch
+                append(loss if fresh else loss.copy())
+                if value < best:
+                    best, best_theta, best_epoch = value, theta, epoch
+                if not abs(step.item(k)) >= min_step:  # maybe converged: look at every step
+                    size = np.abs(step[0])
+                    k = int(size.argmax())
+                    if size.max() < min_step:
+                        reason = "min_step_size"
+            else:
+                reason = "diverged"
+                append(loss.copy())
+            if call_back and epoch % every == 0:
+                sync()
+                on_epoch(state)
+    finally:
+        sync()
+
+
+def _finite(theta) -> bool:
+    """Whether every parameter is finite: a sum of them is, or else a closer look."""
+    return math.isfinite(sum(theta[0].tolist())) or bool(np.isfinite(theta).all())
