@@ -44,8 +44,9 @@ def test_loss_history_has_the_loss_after_every_epoch():
 
 def test_one_epoch_is_one_simultaneous_step():
     state = run(lr=0.1, max_epochs=1)
-    _, grad = ssr_and_gradient(START, X, Y)
+    _, grad = Objective(X, Y)(START)
     np.testing.assert_array_equal(state.theta[0], START - 0.1 * grad)
+    np.testing.assert_allclose(grad, ssr_and_gradient(START, X, Y)[1], rtol=1e-13)
 
 
 def test_stops_after_the_first_epoch_whose_largest_step_is_small():
@@ -53,9 +54,9 @@ def test_stops_after_the_first_epoch_whose_largest_step_is_small():
     state = run(lr=0.1, max_epochs=10_000, min_step=min_step)
     assert state.reasons == ["min_step_size"]
     # replay the run: no earlier epoch had all steps small, the last one did
-    theta = START.copy()
+    theta, objective = START.copy(), Objective(X, Y)
     for epoch in range(1, state.epochs[0] + 1):
-        step = 0.1 * ssr_and_gradient(theta, X, Y)[1]
+        step = 0.1 * objective(theta)[1]
         theta = theta - step
         assert (np.abs(step).max() < min_step) == (epoch == state.epochs[0])
     np.testing.assert_array_equal(theta, state.theta[0])
