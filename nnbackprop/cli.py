@@ -17,12 +17,16 @@ import time
 import click
 import numpy as np
 
-from . import __version__, config as config_mod, data as data_mod, results
-from . import explain as explain_mod, gradcheck as gradcheck_mod
+from . import __version__, results
+from . import config as config_mod
+from . import data as data_mod
+from . import explain as explain_mod
+from . import gradcheck as gradcheck_mod
 from .errors import NnbackpropError
 from .network import Objective, forward, param_names
 from .progress import Progress
-from .training import Interrupt, Settings, State, initial_theta, train as run_training
+from .training import Interrupt, Settings, State, initial_theta
+from .training import train as run_training
 
 EXIT_CODES = {
     0: "success",
@@ -85,8 +89,16 @@ def cli():
 
 @cli.command()
 @click.option("--config", "-c", "config_path", required=True, metavar="FILE", help="The YAML config.")
-@click.option("--out", "-o", metavar="PATH", help="Where the result JSON goes ('-': stdout). Default: the config's output.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable), e.g. training.learning_rate=0.05.")
+@click.option(
+    "--out", "-o", metavar="PATH", help="Where the result JSON goes ('-': stdout). Default: the config's output."
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key (repeatable), e.g. training.learning_rate=0.05.",
+)
 @click.option("--lr", metavar="RATE", help="Shorthand for --set training.learning_rate=RATE.")
 @click.option("--epochs", metavar="N", help="Shorthand for --set training.max_epochs=N.")
 @click.option("--seed", metavar="N", help="Start from random weights drawn with seed N (replaces the config's init).")
@@ -94,11 +106,28 @@ def cli():
 @click.option("--require-convergence", is_flag=True, help="Exit 5 when training stops at max_epochs.")
 @click.option("--init-params", metavar="RESULT", help="Start a new run from another run's params.")
 @click.option("--resume", metavar="RESULT", help="Carry on an interrupted or finished run.")
-@click.option("--checkpoint-every", type=click.IntRange(min=1), metavar="N", help="Write the result so far every N epochs.")
+@click.option(
+    "--checkpoint-every", type=click.IntRange(min=1), metavar="N", help="Write the result so far every N epochs."
+)
 @click.option("--history-csv", metavar="PATH", help="Also write per-epoch loss, parameters, gradients, steps as CSV.")
 @click.option("--quiet", "-q", is_flag=True, help="Say nothing on stderr but errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Say more: the setup, progress every second, parameters in full.")
-def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_convergence, init_params, resume, checkpoint_every, history_csv, quiet, verbose):
+def train(
+    config_path,
+    out,
+    overrides,
+    lr,
+    epochs,
+    seed,
+    dry_run,
+    require_convergence,
+    init_params,
+    resume,
+    checkpoint_every,
+    history_csv,
+    quiet,
+    verbose,
+):
     """Train the network in a config and write the result JSON.
 
     Command-line values win over the config file, which wins over the defaults.
@@ -111,21 +140,29 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
       nnbackprop train -c configs/lesson1-main-ideas.yaml --history-csv b3.csv
     """
     overrides = list(overrides)
-    overrides += [f"training.learning_rate={lr}"] * (lr is not None) + [f"training.max_epochs={epochs}"] * (epochs is not None)
+    overrides += [f"training.learning_rate={lr}"] * (lr is not None) + [f"training.max_epochs={epochs}"] * (
+        epochs is not None
+    )
     overrides += [f"init={{seed: {seed}}}"] * (seed is not None)
     config = config_mod.load(config_path, overrides)
     out = out or config.output or "-"
     names, (x, y) = data_mod.load_columns(config.data.path, [config.data.input, config.data.target])
     hidden = config.model.hidden
     if dry_run:
-        say(f"config {config_path} and data {config.data.path} ({len(x)} rows, columns {names[0]} -> {names[1]}) are valid; nothing written")
+        say(
+            f"config {config_path} and data {config.data.path} ({len(x)} rows, columns {names[0]} -> {names[1]}) "
+            "are valid; nothing written"
+        )
         click.echo(json.dumps(config.to_dict(), indent=2))
         return
 
     state = _starting_state(config, init_params, resume)
     data_sha = data_mod.sha256(config.data.path)
     if resume and data_sha and results.dig(results.read(resume), "data", "sha256") not in (None, data_sha):
-        say(f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data", fg="yellow")
+        say(
+            f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data",
+            fg="yellow",
+        )
     trainable = config.training.trainable or param_names(hidden)
     settings = Settings(
         config.training.learning_rate,
@@ -138,7 +175,9 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
     started = time.perf_counter()
 
     def document():
-        return results.document(config, state, data_info, {**extra, "wall_time_s": round(time.perf_counter() - started, 6)})
+        return results.document(
+            config, state, data_info, {**extra, "wall_time_s": round(time.perf_counter() - started, 6)}
+        )
 
     if checkpoint_every and out == "-":
         raise InputError("--checkpoint-every needs a file to write, not --out -")
@@ -165,8 +204,14 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
             progress.update(epoch, float(np.nanmin(state.losses[-1])))
 
     if verbose:
-        say(f"training {hidden} hidden {config.model.activation} neurons on {len(x)} rows of {config.data.path} ({names[0]} -> {names[1]})")
-        say(f"learning rate {settings.learning_rate:g}, at most {settings.max_epochs} epochs, min step size {settings.min_step_size:g}, trainable: {', '.join(trainable)}")
+        say(
+            f"training {hidden} hidden {config.model.activation} neurons on {len(x)} rows of {config.data.path} "
+            f"({names[0]} -> {names[1]})"
+        )
+        say(
+            f"learning rate {settings.learning_rate:g}, at most {settings.max_epochs} epochs, "
+            f"min step size {settings.min_step_size:g}, trainable: {', '.join(trainable)}"
+        )
     interrupt = Interrupt()
     try:
         with _signals_to(interrupt):
@@ -190,17 +235,27 @@ def train(config_path, out, overrides, lr, epochs, seed, dry_run, require_conver
         say(f"interrupted after epoch {doc['epochs']}; carry on with --resume {out if out != '-' else 'RESULT.json'}")
         sys.exit(128 + interrupt.signal)
     if reason == "diverged":
-        say(f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away. Try a smaller learning rate (now {config.training.learning_rate:g}).", fg="red")
+        say(
+            f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away. "
+            f"Try a smaller learning rate (now {config.training.learning_rate:g}).",
+            fg="red",
+        )
         sys.exit(EXIT_DIVERGED)
     if require_convergence and reason == "max_epochs":
-        say(f"not converged: stopped at max_epochs = {config.training.max_epochs} with steps still >= {config.training.min_step_size:g}", fg="red")
+        say(
+            f"not converged: stopped at max_epochs = {config.training.max_epochs} "
+            f"with steps still >= {config.training.min_step_size:g}",
+            fg="red",
+        )
         sys.exit(EXIT_NOT_CONVERGED)
 
 
 def _starting_state(config, init_params, resume) -> State:
     hidden = config.model.hidden
     if init_params and resume:
-        raise InputError("--init-params and --resume do not go together: resume carries on a run, init-params starts a new one")
+        raise InputError(
+            "--init-params and --resume do not go together: resume carries on a run, init-params starts a new one"
+        )
     if resume:
         model = results.load_model(resume)
         _check_fits(model, config, resume)
@@ -249,11 +304,14 @@ class _signals_to:
 
 
 def _summary(doc, out, verbose=False):
-    params = "  ".join(f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items())
+    params = "  ".join(
+        f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items()
+    )
     loss = doc["final_loss"]
     say(
-        f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}, SSR {loss:.6g} "
-        f"({doc['wall_time_s']:.2f} s)" if loss is not None else f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}"
+        f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}, SSR {loss:.6g} ({doc['wall_time_s']:.2f} s)"
+        if loss is not None
+        else f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}"
     )
     say(params)
     if out != "-":
@@ -264,9 +322,17 @@ def _summary(doc, out, verbose=False):
 
 
 @cli.command()
-@click.option("--params", "-p", "params_path", required=True, metavar="RESULT", help="A result JSON from 'nnbackprop train'.")
+@click.option(
+    "--params", "-p", "params_path", required=True, metavar="RESULT", help="A result JSON from 'nnbackprop train'."
+)
 @click.argument("values", nargs=-1)
-@click.option("--input", "-i", "input_path", metavar="FILE", help="Inputs: one number per line, or a CSV with the training input column ('-': stdin).")
+@click.option(
+    "--input",
+    "-i",
+    "input_path",
+    metavar="FILE",
+    help="Inputs: one number per line, or a CSV with the training input column ('-': stdin).",
+)
 @click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--decompose", is_flag=True, help="Add the parts that sum to the prediction: neuron1.. and bias.")
 def predict(params_path, values, input_path, fmt, decompose):

@@ -358,7 +358,11 @@ def _training(tree, hidden, init) -> TrainingConfig:
         names = param_names(hidden)
         for name in trainable:
             if name not in names:
-                _fail(_place(tree["trainable"]), "training.trainable", f"no parameter '{name}' (with hidden: {hidden}: {', '.join(names)})")
+                _fail(
+                    _place(tree["trainable"]),
+                    "training.trainable",
+                    f"no parameter '{name}' (with hidden: {hidden}: {', '.join(names)})",
+                )
         if not trainable:
             _fail(_place(tree["trainable"]), "training.trainable", "must name at least one parameter")
         t = dataclasses.replace(t, trainable=trainable)

@@ -177,9 +177,7 @@ def _parse_fast(body: str, ncols: int, indices) -> list[np.ndarray] | None:
     if np.any(np.diff(bounds) != ncols):  # commas per line + 1 == ncols, blank lines included
         return None
     try:
-        table = np.loadtxt(
-            io.StringIO(body), delimiter=",", usecols=indices, comments=None, ndmin=2, dtype=np.float64
-        )
+        table = np.loadtxt(io.StringIO(body), delimiter=",", usecols=indices, comments=None, ndmin=2, dtype=np.float64)
     except ValueError:
         return None
     if not np.isfinite(table).all():

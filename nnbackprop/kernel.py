@@ -78,7 +78,7 @@ def _sigmoid_parts(z, t, m, u):
     """Into m: 1 where z >= 0, else t (= e^z there); into u: 1 + t."""
     np.add(t, ONE, u)
     np.greater_equal(z, ZERO, m)
-    np.maximum(m, t, m)  # t <= 1
+    np.maximum(m, t, out=m)  # t <= 1
 
 
 def _softplus_few_calls(z, a, da, m, v):
@@ -109,7 +109,7 @@ def _tanh(z, a, da, m, v):
 
 def _relu(z, a, da, m, v):
     """a = max(z, 0), da/dz = 1 where z > 0, else 0."""
-    np.maximum(z, ZERO, a)
+    np.maximum(z, ZERO, out=a)
     np.greater(z, ZERO, da)
 
 

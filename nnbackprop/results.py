@@ -152,7 +152,9 @@ def params_vector(params: dict, hidden: int, path: str, key: str) -> np.ndarray:
     extra = [n for n in params if n not in names]
     if missing or extra:
         detail = "; ".join(
-            part for part in (missing and f"missing {', '.join(missing)}", extra and f"unexpected {', '.join(extra)}") if part
+            part
+            for part in (missing and f"missing {', '.join(missing)}", extra and f"unexpected {', '.join(extra)}")
+            if part
         )
         raise ResultError(f"{path}: {key}: does not fit a network with hidden: {hidden} ({detail})")
     values = []

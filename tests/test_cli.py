@@ -11,7 +11,17 @@ from conftest import STATQUEST_CONFIG, STATQUEST_OPTIMIZED
 from nnbackprop.cli import EXIT_CODES, cli
 from nnbackprop.network import forward
 
-RESULT_KEYS = {"params", "initial_params", "loss_history", "epochs", "stop_reason", "final_loss", "model", "config", "version"}
+RESULT_KEYS = {
+    "params",
+    "initial_params",
+    "loss_history",
+    "epochs",
+    "stop_reason",
+    "final_loss",
+    "model",
+    "config",
+    "version",
+}
 
 
 def invoke(*args, input=None):
@@ -109,8 +119,14 @@ def test_predict_refuses_empty_input(trained):
         (["predict", "-p", "{out}", "-i", "{tmp}/nope.txt"], "nope.txt: no such input file"),
         (["predict", "-p", "{tmp}/nope.json", "1"], "nope.json: no such result file"),
         (["train", "-c", "{tmp}/nope.yaml"], "nope.yaml: no such config file"),
-        (["train", "-c", "{config}", "--lr", "-1"], "--set training.learning_rate=-1: training.learning_rate: must be greater than 0"),
-        (["train", "-c", "{config}", "--set", "training.epochs=5"], "training.epochs: unknown key (did you mean 'max_epochs'?)"),
+        (
+            ["train", "-c", "{config}", "--lr", "-1"],
+            "--set training.learning_rate=-1: training.learning_rate: must be greater than 0",
+        ),
+        (
+            ["train", "-c", "{config}", "--set", "training.epochs=5"],
+            "training.epochs: unknown key (did you mean 'max_epochs'?)",
+        ),
     ],
 )
 def test_errors_are_one_line_exit_2_no_traceback(trained, tmp_path, args, message):
@@ -128,10 +144,19 @@ def test_errors_are_one_line_exit_2_no_traceback(trained, tmp_path, args, messag
         ("not json", "bad.json:1:1: not valid JSON"),
         ("[1, 2]", "bad.json: expected a JSON object"),
         ('{"model": {"hidden": 2, "activation": "softplus"}}', "bad.json: params: missing"),
-        ('{"model": {"hidden": 2, "activation": "softplus"}, "params": {"w1": 1}}', "params: does not fit a network with hidden: 2 (missing b1, w2, b2, w3, w4, b3)"),
+        (
+            '{"model": {"hidden": 2, "activation": "softplus"}, "params": {"w1": 1}}',
+            "params: does not fit a network with hidden: 2 (missing b1, w2, b2, w3, w4, b3)",
+        ),
         ('{"model": {"hidden": "2", "activation": "softplus"}, "params": {}}', 'model.hidden: expected int, got "2"'),
-        ('{"model": {"hidden": 1, "activation": "softplus"}, "params": {"w1": 1, "b1": 0, "w2": "x", "b2": 0}}', 'params.w2: must be a finite number, got "x"'),
-        ('{"model": {"hidden": 1, "activation": "softplus"}, "params": {"w1": NaN, "b1": 0, "w2": 1, "b2": 0}}', "NaN is not a number JSON allows"),
+        (
+            '{"model": {"hidden": 1, "activation": "softplus"}, "params": {"w1": 1, "b1": 0, "w2": "x", "b2": 0}}',
+            'params.w2: must be a finite number, got "x"',
+        ),
+        (
+            '{"model": {"hidden": 1, "activation": "softplus"}, "params": {"w1": NaN, "b1": 0, "w2": 1, "b2": 0}}',
+            "NaN is not a number JSON allows",
+        ),
     ],
 )
 def test_bad_result_files(tmp_path, content, message):
@@ -154,7 +179,7 @@ def test_help_lists_every_exit_code_and_every_command_has_an_example():
     result = invoke("--help")
     for code in EXIT_CODES:
         assert f"{code:>3}  " in result.stdout
-    for name, command in cli.commands.items():
+    for name in cli.commands:
         help_text = invoke(name, "--help").stdout
         assert "Examples:" in help_text and f"nnbackprop {name}" in help_text, name
 
@@ -260,7 +285,9 @@ def test_an_unwritable_output_is_refused_before_training(write_config, tmp_path,
     (tmp_path / "afile").write_text("a file, not a folder")
     config = write_config(STATQUEST_CONFIG)
     for option in ("--out", "--history-csv"):
-        args = ["train", "-c", config, option, where.format(tmp=tmp_path)] + (["--out", "-"] if option != "--out" else [])
+        args = ["train", "-c", config, option, where.format(tmp=tmp_path)] + (
+            ["--out", "-"] if option != "--out" else []
+        )
         result = invoke(*args)
         assert result.exit_code == 2 and result.stderr.startswith("Error: ") and result.stdout == ""
         assert result.stderr.count("\n") == 1 and "epochs" not in result.stderr

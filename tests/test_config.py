@@ -22,7 +22,11 @@ def test_statquest_config_resolves(write_config, tmp_path):
 def test_defaults(write_config):
     config = load(str(write_config("data: {path: data.csv}\n")))
     assert config.init.seed == 0
-    assert (config.training.learning_rate, config.training.max_epochs, config.training.min_step_size) == (0.1, 1000, 0.001)
+    assert (config.training.learning_rate, config.training.max_epochs, config.training.min_step_size) == (
+        0.1,
+        1000,
+        0.001,
+    )
     assert config.training.trainable is None and config.training.restarts == 1
     assert config.data.input is None and config.data.target is None
 
@@ -50,9 +54,14 @@ def test_overrides_win_and_are_validated_alike(write_config):
     path = str(write_config(STATQUEST_CONFIG))
     config = load(path, ["training.learning_rate=0.05", "model.hidden=3", "init={seed: 4}"])
     assert config.training.learning_rate == 0.05 and config.model.hidden == 3 and config.init.seed == 4
-    with pytest.raises(ConfigError, match=r"^--set training.learning_rate=-1: training.learning_rate: must be greater than 0"):
+    with pytest.raises(
+        ConfigError, match=r"^--set training.learning_rate=-1: training.learning_rate: must be greater than 0"
+    ):
         load(path, ["training.learning_rate=-1"])
-    with pytest.raises(ConfigError, match=r"^--set training.learnin_rate=1: training.learnin_rate: unknown key \(did you mean 'learning_rate'\?\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^--set training.learnin_rate=1: training.learnin_rate: unknown key \(did you mean 'learning_rate'\?\)",
+    ):
         load(path, ["training.learnin_rate=1"])
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         load(path, ["training.learning_rate"])
@@ -72,26 +81,57 @@ def test_a_column_named_like_a_yaml_boolean_stays_a_string(write_config):
         ("", r"config.yaml: empty config"),
         ("model: {hidden: 2}\n", r"config.yaml: data: missing"),
         ("data: {path: data.csv}\ntrainig: {}\n", r"config.yaml:2: trainig: unknown key \(did you mean 'training'\?\)"),
-        ("data: {path: data.csv}\nmodel: {hiden: 3}\n", r"config.yaml:2: model.hiden: unknown key \(did you mean 'hidden'\?\)"),
+        (
+            "data: {path: data.csv}\nmodel: {hiden: 3}\n",
+            r"config.yaml:2: model.hiden: unknown key \(did you mean 'hidden'\?\)",
+        ),
         ("data: {path: nope.csv}\n", r"config.yaml:1: data.path: .*nope.csv does not exist"),
         ("data: {path: data.csv}\nmodel: {hidden: 0}\n", r"config.yaml:2: model.hidden: must be at least 1, got 0"),
         ("data: {path: data.csv}\nmodel: {hidden: 2.5}\n", r"model.hidden: must be a whole number, got '2.5'"),
-        ("data: {path: data.csv}\nmodel: {activation: swish}\n", r"model.activation: unknown 'swish' \(one of: softplus, relu, sigmoid, tanh\)"),
+        (
+            "data: {path: data.csv}\nmodel: {activation: swish}\n",
+            r"model.activation: unknown 'swish' \(one of: softplus, relu, sigmoid, tanh\)",
+        ),
         ("data: {path: data.csv}\nmodel: 3\n", r"config.yaml:2: model: must be a mapping, got '3'"),
-        ("data: {path: data.csv}\ntraining:\n  learning_rate: 0\n", r"config.yaml:3: training.learning_rate: must be greater than 0, got 0"),
-        ("data: {path: data.csv}\ntraining: {learning_rate: .inf}\n", r"training.learning_rate: must be a number, got '.inf'"),
-        ("data: {path: data.csv}\ntraining: {learning_rate: .nan}\n", r"training.learning_rate: must be a number, got '.nan'"),
-        ("data: {path: data.csv}\ntraining: {learning_rate: fast}\n", r"training.learning_rate: must be a number, got 'fast'"),
-        ("data: {path: data.csv}\ntraining: {learning_rate: '0.1'}\n", r"training.learning_rate: must be a number, got '0.1'"),
-        ("data: {path: data.csv}\ntraining: {learning_rate: }\n", r"training.learning_rate: must be a number, got nothing"),
+        (
+            "data: {path: data.csv}\ntraining:\n  learning_rate: 0\n",
+            r"config.yaml:3: training.learning_rate: must be greater than 0, got 0",
+        ),
+        (
+            "data: {path: data.csv}\ntraining: {learning_rate: .inf}\n",
+            r"training.learning_rate: must be a number, got '.inf'",
+        ),
+        (
+            "data: {path: data.csv}\ntraining: {learning_rate: .nan}\n",
+            r"training.learning_rate: must be a number, got '.nan'",
+        ),
+        (
+            "data: {path: data.csv}\ntraining: {learning_rate: fast}\n",
+            r"training.learning_rate: must be a number, got 'fast'",
+        ),
+        (
+            "data: {path: data.csv}\ntraining: {learning_rate: '0.1'}\n",
+            r"training.learning_rate: must be a number, got '0.1'",
+        ),
+        (
+            "data: {path: data.csv}\ntraining: {learning_rate: }\n",
+            r"training.learning_rate: must be a number, got nothing",
+        ),
         ("data: {path: data.csv}\ntraining: {max_epochs: -1}\n", r"training.max_epochs: must be at least 0, got -1"),
         ("data: {path: data.csv}\ntraining: {min_step_size: -1e-3}\n", r"training.min_step_size: must be at least 0"),
         ("data: {path: data.csv}\ntraining: {trainable: [b9]}\n", r"training.trainable: no parameter 'b9'"),
-        ("data: {path: data.csv}\ntraining: {trainable: []}\n", r"training.trainable: must name at least one parameter"),
+        (
+            "data: {path: data.csv}\ntraining: {trainable: []}\n",
+            r"training.trainable: must name at least one parameter",
+        ),
         ("data: {path: data.csv}\ninit: {w1: 1}\n", r"config.yaml:2: init: missing b1, w2, b2, w3, w4, b3"),
         ("data: {path: data.csv}\ninit: {seed: 1, w7: 1}\n", r"init.w7: unknown key"),
         ("data: {path: data.csv}\ninit: {seed: -1}\n", r"init.seed: must be at least 0"),
-        ("data: {path: data.csv}\ninit: {w1: 1, b1: 0, w2: 1, b2: 0, w3: 1, w4: 1, b3: 0}\ntraining: {restarts: 4}\n", r"training.restarts: needs init: \{seed: N\}"),
+        (
+            "data: {path: data.csv}\ninit: {w1: 1, b1: 0, w2: 1, b2: 0, w3: 1, w4: 1, b3: 0}\n"
+            "training: {restarts: 4}\n",
+            r"training.restarts: needs init: \{seed: N\}",
+        ),
         ("data: {path: data.csv}\ndata: {path: data.csv}\n", r"config.yaml:2: data: key given twice"),
     ],
 )

@@ -70,7 +70,9 @@ def test_a_signal_writes_the_result_so_far_and_resume_matches_an_uninterrupted_r
     out = tmp_path / "run.json"
     proc = subprocess.Popen(
         [str(COMMAND), "train", "-c", slow_config, "--out", out, "--checkpoint-every", "50"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not out.exists() and time.monotonic() < deadline:
@@ -89,7 +91,16 @@ def test_a_signal_writes_the_result_so_far_and_resume_matches_an_uninterrupted_r
     whole = nnbackprop("train", "-c", slow_config, "--out", tmp_path / "whole.json")
     a = json.loads((tmp_path / "resumed.json").read_text())
     b = json.loads((tmp_path / "whole.json").read_text())
-    for key in ("params", "initial_params", "loss_history", "epochs", "stop_reason", "best_epoch", "best_loss", "best_params"):
+    for key in (
+        "params",
+        "initial_params",
+        "loss_history",
+        "epochs",
+        "stop_reason",
+        "best_epoch",
+        "best_loss",
+        "best_params",
+    ):
         assert a[key] == b[key], key
     assert whole.returncode == 0
 
@@ -99,7 +110,10 @@ def test_predict_streams_and_a_closed_pipe_ends_quietly(tmp_path):
     assert nnbackprop("train", "--config", ROOT / "configs" / "dosage.yaml", "--out", out, "-q").returncode == 0
     with subprocess.Popen(
         [str(COMMAND), "predict", "--params", str(out)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as proc:
         proc.stdin.write("0.5\n")
         proc.stdin.flush()
@@ -110,7 +124,10 @@ def test_predict_streams_and_a_closed_pipe_ends_quietly(tmp_path):
         assert proc.wait(timeout=30) == 0
     head = subprocess.run(
         f"seq 0 0.0001 100 | '{COMMAND}' predict -p '{out}' | head -3",
-        shell=True, capture_output=True, text=True, timeout=60,
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert head.stdout.splitlines()[0] == "input,prediction" and len(head.stdout.splitlines()) == 3
     assert head.stderr == ""

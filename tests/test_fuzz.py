@@ -21,7 +21,11 @@ VALID_CONFIG = {
 }
 VALID_CSV = "dosage,efficacy\n0,0\n0.5,1\n1,0\n"
 SENTINEL = '{"an existing result": "must survive"}'
-FUZZ = settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", 60)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 scalars = st.one_of(
     st.none(),
@@ -31,12 +35,32 @@ scalars = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["1e-3", ".5", ".inf", ".nan", "-1", "0", "softplus", "relu", "w1", "b9", "data.csv", "nope.csv"]),
 )
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)), max_leaves=6)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=6,
+)
 paths = st.sampled_from(
-    [("data",), ("data", "path"), ("data", "input"), ("model",), ("model", "hidden"), ("model", "activation"), ("init",),
-     ("init", "w1"), ("init", "seed"), ("training",), ("training", "learning_rate"), ("training", "max_epochs"),
-     ("training", "min_step_size"), ("training", "trainable"), ("training", "restarts"), ("output",), ("extra",),
-     ("model", "extra")]
+    [
+        ("data",),
+        ("data", "path"),
+        ("data", "input"),
+        ("model",),
+        ("model", "hidden"),
+        ("model", "activation"),
+        ("init",),
+        ("init", "w1"),
+        ("init", "seed"),
+        ("training",),
+        ("training", "learning_rate"),
+        ("training", "max_epochs"),
+        ("training", "min_step_size"),
+        ("training", "trainable"),
+        ("training", "restarts"),
+        ("output",),
+        ("extra",),
+        ("model", "extra"),
+    ]
 )
 
 
@@ -70,7 +94,9 @@ def run_train(config_text: str, csv: bytes | str):
         (folder / "data.csv").write_bytes(csv.encode("utf-8", "surrogatepass") if isinstance(csv, str) else csv)
         (folder / "out.json").write_text(SENTINEL)
         before = sorted(p.name for p in folder.iterdir())
-        result = CliRunner().invoke(cli, ["train", "-c", str(folder / "c.yaml"), "--out", str(folder / "out.json"), "--epochs", "20"])
+        result = CliRunner().invoke(
+            cli, ["train", "-c", str(folder / "c.yaml"), "--out", str(folder / "out.json"), "--epochs", "20"]
+        )
         check(result)
         assert sorted(p.name for p in folder.iterdir()) == before  # no temporary file left behind
         written = (folder / "out.json").read_text()
@@ -111,7 +137,18 @@ def test_mutated_csv(csv):
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.sampled_from(["params", "model", "params.w1", "model.hidden", "model.activation", "config", "config.data", "extra"]), st.one_of(values, st.just("<delete>"))), max_size=3), text_edits)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["params", "model", "params.w1", "model.hidden", "model.activation", "config", "config.data", "extra"]
+            ),
+            st.one_of(values, st.just("<delete>")),
+        ),
+        max_size=3,
+    ),
+    text_edits,
+)
 def test_mutated_result_files(mutations, edits):
     document = {
         "model": {"hidden": 2, "activation": "softplus"},

@@ -60,7 +60,9 @@ def test_gradient_matches_central_finite_differences(activation, hidden, seed):
         up, down = theta.copy(), theta.copy()
         up[k] += eps
         down[k] -= eps
-        numeric[k] = (ssr_and_gradient(up, x, y, activation)[0] - ssr_and_gradient(down, x, y, activation)[0]) / (2 * eps)
+        numeric[k] = (ssr_and_gradient(up, x, y, activation)[0] - ssr_and_gradient(down, x, y, activation)[0]) / (
+            2 * eps
+        )
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-6)
 
 
