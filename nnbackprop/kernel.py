@@ -3,23 +3,25 @@
 The same chain rule as :func:`nnbackprop.network.ssr_and_gradient`, arranged for speed:
 
 - Samples go through in blocks of ``CHUNK`` (32768): a block's buffers are allocated once
-  and reused call after call (``out=``) and stay in the CPU's caches.  (Blocks of 8192 fit
+  and reused call after call (``out``) and stay in the CPU's caches.  (Blocks of 8192 fit
   the 1 MB L2 better but measured slower: a block costs about 25 NumPy calls whatever its
   size, and on a 2-core machine threads gain more from longer calls.)
-- Each start of a batch (``theta`` of shape (R, P)) owns a matrix ``G`` of shape (H + 4, c)
+- Each start of a batch (``theta`` of shape (R, P)) owns a matrix ``G`` of shape (2H + 4, c)
   whose rows are, for the c samples of a block::
 
-      rows 0 .. H-1   a_i                     (hidden outputs)
-      row  H          1
-      row  H + 1      observed
-      row  H + 2      d * x
-      row  H + 3      d = 2 (predicted - observed) = dSSR/dpredicted
+      rows 0 .. H-1     da_i/dz_i                (the activations' slopes)
+      rows H .. 2H-1    a_i                      (hidden outputs)
+      row  2H           1
+      row  2H + 1       observed
+      row  2H + 2       d * x
+      row  2H + 3       d = 2 (predicted - observed) = dSSR/dpredicted
 
-  ``d`` is one matrix product, ``2 [w_out, b_out, -1] @ G[:H + 2]``, and every sum the
-  gradient needs is two more: ``G @ d`` gives dSSR/dw_out (sum of d * a_i), dSSR/db_out
-  (sum of d) and 4 SSR (d . d), and ``da @ [d * x, d]`` gives, per neuron, the sums of
-  da_i/dz_i * d * x and da_i/dz_i * d; times w_out_i (dpredicted/da_i, the same for every
-  sample, so it comes out of the sums) they are dSSR/dw_i and dSSR/db_i, in pack order.
+  ``d`` is one matrix product, ``2 [w_out, b_out, -1] @ G[H:2H + 2]``, and every sum the
+  gradient needs is one more, ``S = G @ [d * x, d]`` of shape (2H + 4, 2): its first H
+  rows are, per neuron, the sums of da_i/dz_i * d * [x, 1]; times w_out_i (dpredicted/da_i,
+  the same for every sample, so it comes out of the sums) they are dSSR/d[w_i, b_i], in
+  pack order.  Column 1 of the next H + 1 rows holds dSSR/dw_out (sums of d * a_i) and
+  dSSR/db_out (the sum of d), and S[2H + 3, 1] = d . d = 4 SSR.
 - Activations read one ``exp`` (and softplus one ``log1p``) per element, shared between
   a and da/dz; blocks of up to ``SMALL`` samples use the forms with the fewest NumPy calls
   instead, since there the calls, not the elements, cost the time.
@@ -27,6 +29,8 @@ The same chain rule as :func:`nnbackprop.network.ssr_and_gradient`, arranged for
   writes its own partial sums and these are added in block order, so the result is the
   same whatever the number of threads, and each start's numbers are the same whether it
   runs alone or in a batch: which form runs depends on the data, never on R.
+- One start on data that fits one block trains through :class:`Descent`, which fuses an
+  epoch's step into the kernel: 12 NumPy calls an epoch, the same numbers.
 """
 
 from __future__ import annotations
@@ -128,92 +132,107 @@ class _Space:
     per start, so a start's numbers do not depend on g.  The block keeps 2 theta, so that
     the first product gives d = dSSR/dpredicted with its factor 2, and x / 2, so that
     z = (2 w) (x / 2) + (2 b) / 2 = w x + b exactly (halving and doubling are exact).
+    ``run(theta, sums)`` writes the block's S (see the module) for ``theta`` (g, P) into
+    ``sums`` (g, 2H + 4, 2).
     """
 
     def __init__(self, g, c, hidden, form, x=None, y=None):
         h, p = hidden, 3 * hidden + 1
         one = g == 1
-        self.one, self.h = one, h
+        self.h = h
         self.theta = np.empty((g, p + 1))  # 2 [theta, -1]
         self.theta[:, p] = -2.0
         self.x2 = np.full((2, c), 0.5)  # rows x / 2, 1 / 2
-        self.g_ = np.empty((g, h + 4, c))
-        self.g_[:, h] = 1.0
+        self.g_ = np.empty((g, 2 * h + 4, c))
+        self.g_[:, 2 * h] = 1.0
         self.x = None
         if x is not None:  # the whole data is this one block: put it in once
             self.load(x, y)
         lead = () if one else (g,)
         G = self.g_[0] if one else self.g_
-        z, m, da = np.empty(lead + (h, c)), np.empty(lead + (h, c)), np.empty(lead + (h, c))
+        z, m = np.empty(lead + (h, c)), np.empty(lead + (h, c))
         v = np.empty((2,) + lead + (h, c))
-        a = G[..., :h, :]
-        dx = G[..., h + 2, :]
-        pred_rows = G[..., : h + 2, :]  # a, 1, observed
-        d_row = G[..., h + 3, :]
-        d = d_row if one else G[:, h + 3 : h + 4, :]  # (g, 1, c) for the batched product
-        d_col = d_row if one else G[:, h + 3, :, None]  # (g, c, 1) for G @ d
-        dxd_t = G[..., h + 2 :, :].swapaxes(-1, -2)  # (..., c, 2): columns d * x, d
+        da, a = G[..., :h, :], G[..., h : 2 * h, :]
+        pred_rows = G[..., h : 2 * h + 2, :]  # a, 1, observed
+        dx, d_row = G[..., 2 * h + 2, :], G[..., 2 * h + 3, :]
+        d = d_row if one else G[:, 2 * h + 3 : 2 * h + 4, :]  # (g, 1, c) for the batched product
+        dxd_t = G[..., 2 * h + 2 :, :].swapaxes(-1, -2)  # (..., c, 2): columns d * x, d
         t = self.theta[0] if one else self.theta
         theta_p = self.theta[:, :p]
         w_in = t[..., : 2 * h].reshape(lead + (h, 2))  # rows 2 [w_i, b_i]
         c_out = t[..., 2 * h :] if one else t[:, None, 2 * h :]  # 2 [w_out, b_out, -1]
         mm, two, space, x2 = (np.dot if one else np.matmul), np.array(2.0), self, self.x2
 
-        def run(theta, into_da, into_g):
-            """This block's sums for the starts ``theta`` (g, P) into ``into_da``, ``into_g``."""
+        def run(theta, sums):
+            """This block's S for the starts ``theta`` (g, P) into ``sums`` (g, 2H + 4, 2)."""
             np.multiply(theta, two, theta_p)
             mm(w_in, x2, z)  # z = w_in * x + b_in
             form(z, a, da, m, v)  # a = activation(z), da = da/dz
             mm(c_out, pred_rows, d)  # d = 2 (w_out . a + b_out - observed) = dSSR/dpredicted
             np.multiply(d_row, space.x, dx)  # d * dz/dw_in
-            mm(da, dxd_t, into_da)  # sums of d * da/dz * [x, 1]; times w_out: dSSR/d[w_in, b_in]
-            mm(G, d_col, into_g)  # sums of d * [a, 1, observed, d * x, d]
+            mm(G, dxd_t, sums[0] if one else sums)  # every sum of d * [da * x, da, a, 1, ...]
 
         self.run = run
         if one:
-            self.evaluate = self._evaluator(run, p, t[2 * h : 3 * h])
+            self._descent_step(theta_p, (mm, w_in, x2, z, form, a, da, m, v, c_out, pred_rows, d, d_row, dx, G, dxd_t))
 
-    def _evaluator(self, run, p, w_out2):
-        """``evaluate(theta) -> (ssr, grad)`` for one start, theta of shape (1, P)."""
-        h = self.h
-        sums = np.empty((1, p + 3))
-        into_da, into_g = self.sum_views(sums)
-        scale = np.ones((1, p + 3))  # w_out_i twice per neuron (in pack order), 1, ..., 1/4
-        scale[0, p + 2] = 0.25  # d . d = 4 SSR
-        scale_w, scale_b, half = scale[0, 0 : 2 * h : 2], scale[0, 1 : 2 * h : 2], np.array(0.5)
+    def _descent_step(self, theta_p, views):
+        """``self.descend(theta, step) -> SSR`` for :class:`Descent`: one epoch in one call.
 
-        def evaluate(theta):
-            run(theta, into_da, into_g)
-            np.multiply(w_out2, half, scale_w)  # two 1-D copies take fewer NumPy
-            np.multiply(w_out2, half, scale_b)  # steps than one 2-D copy
-            out = sums * scale
-            return out[:, p + 2], out[:, :p]
+        From 2 theta and 2 step of the other block, put 2 theta - 2 step here, run the
+        kernel on it (as ``run`` does, less the doubling) and leave 2 step of the new
+        parameters in ``self.step``: (S * 2 w_out) * rate for w_in and b_in, S * 2 rate for
+        w_out and b_out.  ``self.rate_in`` and ``self.rate_out`` are the rates to use.
+        """
+        mm, w_in, x2, z, form, a, da, m, v, c_out, pred_rows, d, d_row, dx, G, dxd_t = views
+        h, space = self.h, self
+        self.step = np.empty((1, theta_p.shape[1]))
+        sums = np.empty((2 * h + 4, 2))
+        s_x, s_1, s_out = sums[:h, 0], sums[:h, 1], sums[h : 2 * h + 1, 1]
+        w_out2 = theta_p[0, 2 * h : 3 * h]
+        g_in = np.empty(2 * h)  # 2 dSSR/dw_1, 2 dSSR/db_1, ...: 1-D operands only, since
+        g_w, g_b = g_in[0::2], g_in[1::2]  # NumPy's 2-D loops with odd strides cost 3 times more
+        step_in, step_out = self.step[0, : 2 * h], self.step[0, 2 * h :]
+        self.rate_in, self.rate_out = np.zeros(2 * h), np.zeros(h + 1)
+        rate_in, rate_out = self.rate_in, self.rate_out
 
-        return evaluate
+        def descend(theta, step):
+            np.subtract(theta, step, theta_p)  # 2 (theta - step)
+            mm(w_in, x2, z)  # the kernel, as in run
+            form(z, a, da, m, v)
+            mm(c_out, pred_rows, d)
+            np.multiply(d_row, space.x, dx)
+            mm(G, dxd_t, sums)
+            np.multiply(s_x, w_out2, g_w)  # 2 dSSR/dw_in = S * 2 w_out
+            np.multiply(s_1, w_out2, g_b)  # 2 dSSR/db_in
+            np.multiply(g_in, rate_in, step_in)  # 2 step
+            np.multiply(s_out, rate_out, step_out)  # dSSR/d[w_out, b_out] * 2 rate = 2 step
+            return sums.item(-1) * 0.25  # d . d = 4 SSR
 
-    def sum_views(self, sums):
-        """Where the two sum products write into ``sums`` (g, K), K = P + 3."""
-        h = self.h
-        if self.one:
-            return sums[0, : 2 * h].reshape(h, 2), sums[0, 2 * h :]
-        return sums[:, : 2 * h].reshape(len(sums), h, 2), sums[:, 2 * h :, None]
+        self.descend = descend
 
     def load(self, x, y):
         """Put a block's samples in place."""
-        np.multiply(x, 0.5, self.x2[0])
-        self.g_[:, self.h + 1] = y
+        np.multiply(x, 0.5, out=self.x2[0])
+        self.g_[:, 2 * self.h + 1] = y
         self.x = x
 
 
+def _pairs(array, h):
+    """``array[..., :2H]`` seen as (..., H, 2): the rows [w_i, b_i] of pack order."""
+    view = array[..., : 2 * h].view()
+    view.shape = array.shape[:-1] + (h, 2)  # raises rather than copy
+    return view
+
+
 def finish(sums, theta):
-    """(SSR, dSSR/dtheta) from the sums (R, P + 3) of every block."""
+    """(SSR, dSSR/dtheta) from S, summed over blocks, of shape (R, 2H + 4, 2)."""
     r, p = theta.shape
     h = (p - 1) // 3
-    scale = np.ones_like(sums)
-    scale[:, : 2 * h] = np.repeat(theta[:, 2 * h : 3 * h], 2, axis=1)  # * dpredicted/da_i = w_out_i
-    scale[:, p + 2] = 0.25  # d . d = 4 SSR
-    out = sums * scale
-    return out[:, p + 2], out[:, :p]
+    grad = np.empty((r, p))
+    np.multiply(sums[:, :h], theta[:, 2 * h : 3 * h, None], _pairs(grad, h))  # * dpredicted/da_i = w_out_i
+    grad[:, 2 * h :] = sums[:, h : 2 * h + 1, 1]
+    return sums[:, 2 * h + 3, 1] * 0.25, grad  # d . d = 4 SSR
 
 
 class Kernel:
@@ -233,7 +252,6 @@ class Kernel:
         self.blocks = [(lo, min(lo + CHUNK, n)) for lo in range(0, n, CHUNK)]
         self.threads = max(1, THREADS if threads is None else threads)
         self.spaces = {}  # (g, c, hidden, worker) -> _Space
-        self.alone = {}  # P -> evaluate(theta) of one start, when the data is one block
 
     def _space(self, g, c, hidden, worker=0):
         key = (g, c, hidden, worker)
@@ -243,30 +261,27 @@ class Kernel:
             space = self.spaces[key] = _Space(g, c, hidden, self.form, *data)
         return space
 
-    def evaluator(self, p):
-        """A quicker ``kernel`` for theta of shape (1, P), float64, once it has been called with one."""
-        return self.alone.get(p, self)
-
     def __call__(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
         flat = theta.ndim == 1
         theta2 = theta[None] if flat else theta
-        r, p = theta2.shape
-        evaluate = self.alone.get(p) if r == 1 else None
-        if evaluate is not None:  # one start, one block: as few NumPy calls as it takes
-            ssr, grad = evaluate(theta2)
-        else:
-            if r == 1 and len(self.blocks) == 1:
-                self.alone[p] = self._space(1, self.n, (p - 1) // 3).evaluate
-            ssr, grad = finish(self._sums(theta2), theta2)
+        ssr, grad = finish(self._sums(theta2), theta2)
         return (ssr[0], grad[0]) if flat else (ssr, grad)
 
+    def descent(self, theta, rate):
+        """A :class:`Descent` from ``theta`` (P,) with ``rate`` (P,), or None when the data spans blocks."""
+        if len(self.blocks) != 1:
+            return None
+        hidden = (len(theta) - 1) // 3
+        return Descent([self._space(1, self.n, hidden, worker) for worker in (0, 1)], theta, rate)
+
     def _sums(self, theta):
-        """Every start's sums over all blocks, (R, K), added in block order."""
+        """Every start's S over all blocks, (R, 2H + 4, 2), added in block order."""
         r, p = theta.shape
-        k, nb = p + 3, len(self.blocks)
-        parts = np.zeros((max(nb, 1), r, k))  # no data: every sum is 0
-        g = max(1, min(r, GROUP // ((p + 4) * self.blocks[0][1]))) if nb else r
+        h = (p - 1) // 3
+        nb = len(self.blocks)
+        parts = np.zeros((max(nb, 1), r, 2 * h + 4, 2))  # no data: every sum is 0
+        g = max(1, min(r, GROUP // ((2 * h + 4) * self.blocks[0][1]))) if nb else r
         items = [(b, r0, min(r0 + g, r)) for r0 in range(0, r, g) for b in range(nb)]
         workers = min(self.threads, len(items) // 2) if nb > 1 else 1
         if workers <= 1:
@@ -293,4 +308,61 @@ class Kernel:
             if len(self.blocks) > 1 and loaded.get(id(space)) != b:
                 space.load(self.x[lo:hi], self.observed[lo:hi])
                 loaded[id(space)] = b
-            space.run(theta[r0:r1], *space.sum_views(parts[b, r0:r1]))
+            space.run(theta[r0:r1], parts[b, r0:r1])
+
+
+class Descent:
+    """Gradient descent of one start on data that fits one block, an epoch in 12 NumPy calls.
+
+    The same numbers as :class:`Kernel` then ``step = gradient * rate``, kept doubled:
+    the parameters live as 2 theta in the two blocks' own buffers, used in turn (so the
+    last good ones survive a refused step), and ``step`` is 2 step.  Doubling is exact,
+    so (S * 2 w_out) * rate = 2 ((S * w_out) * rate) and S * (2 rate) = 2 (S * rate), to
+    the last bit, with the gradient made as :func:`finish` makes it.  :meth:`advance`
+    moves to the next parameters and returns their SSR; :meth:`reject` moves back.
+    """
+
+    scale = 2.0  # step and theta here are doubled
+
+    def __init__(self, spaces, theta, rate):
+        p = len(theta)
+        h = (p - 1) // 3
+        self.spaces = spaces
+        self.thetas = [space.theta[:, :p] for space in spaces]  # 2 theta, (1, P)
+        self.rows = [t[0] for t in self.thetas]
+        for space in spaces:
+            space.rate_in[:] = rate[: 2 * h]
+            space.rate_out[:] = rate[2 * h :] * 2.0
+        self.current, self.pinned, self.kept = 1, None, None
+        zero = np.zeros((1, p))
+        self.loss = spaces[1].descend(np.multiply(theta, 2.0)[None], zero)  # 2 theta into block 1
+        self.step, self.row = spaces[1].step, self.rows[1]
+
+    def advance(self):
+        """Move to the next parameters, theta - step; return the SSR there.
+
+        ``applied`` is the step taken, ``row`` the parameters reached (both doubled)."""
+        k = 1 - self.current
+        if self.pinned == k:  # about to overwrite the best parameters so far: keep them
+            self.kept, self.pinned = self.thetas[k].copy(), None
+        space = self.spaces[k]
+        self.last_loss, self.applied = self.loss, self.step
+        self.loss = space.descend(self.thetas[self.current], self.step)
+        self.current, self.step, self.row = k, space.step, self.rows[k]
+        return self.loss
+
+    def reject(self):
+        """Move back to the parameters before the last :meth:`advance`."""
+        self.current = k = 1 - self.current
+        self.loss, self.step, self.row = self.last_loss, self.spaces[k].step, self.rows[k]
+
+    @property
+    def theta(self):
+        return self.thetas[self.current] * 0.5
+
+    def pin(self):
+        """Remember the current parameters as the best so far; :meth:`best` gives them back."""
+        self.pinned, self.kept = self.current, None
+
+    def best(self):
+        return (self.thetas[self.pinned] if self.pinned is not None else self.kept) * 0.5

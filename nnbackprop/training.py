@@ -158,59 +158,95 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
     """The loop of :func:`train` for one start (R = 1), number for number the same.
 
     One start needs no masks, so its bookkeeping is done with Python floats, and what is
-    written into ``state`` every epoch there (parameters, epochs, best) is written here
-    only when someone can look: before ``on_epoch`` and on the way out.  The largest
-    |step| is looked for only when the step that was largest last time is small.
+    written into ``state`` every epoch there (losses, parameters, epochs, best) is written
+    here only when someone can look: before ``on_epoch`` and on the way out.  The largest
+    |step| is looked for only when the step that was largest last time is small.  The
+    steps themselves come from a :class:`~nnbackprop.kernel.Descent` where the data fits
+    one block of the kernel, else from :class:`_Steps` over any objective.
     """
-    loss, grad, limit, epoch = start
-    rate = rate[None]  # (1, P) like grad: the same shapes take NumPy's quickest path
-    limit, min_step, max_epochs = float(limit[0]), settings.min_step_size, settings.max_epochs
-    fresh = isinstance(objective, Objective)  # its results are never written again
-    evaluate = objective.evaluator(state.theta.shape[1]) if fresh else objective
-    theta, done, reason, k = state.theta, epoch, None, 0
-    best, best_theta, best_epoch = float(state.best_loss[0]), None, 0
-    append, call_back = state.losses.append, on_epoch is not None and every
+    loss, grad, limit, first = start
+    descent = objective.descent(state.theta[0], rate) if isinstance(objective, Objective) else None
+    steps = descent or _Steps(objective, state.theta, loss, grad, rate)
+    limit, max_epochs = float(limit[0]), settings.max_epochs
+    min_step = settings.min_step_size * steps.scale  # steps.applied is scale * the step
+    done, reason, k, losses = first, None, 0, []
+    best, best_epoch, improved = float(state.best_loss[0]), 0, False
+    call_back = on_epoch is not None and every
+    interrupt = interrupt or Interrupt()
+    advance, append, isfinite = steps.advance, losses.append, math.isfinite
 
     def sync():
-        state.theta[0] = theta[0]
+        state.losses.extend(np.array(losses).reshape(-1, 1))  # (1,) arrays, as in a batch
+        losses.clear()
+        state.theta[0] = steps.theta[0]
         state.epochs[0] = done
-        if best_theta is not None:
-            state.best_loss[0], state.best_theta[0], state.best_epoch[0] = best, best_theta[0], best_epoch
+        if improved:
+            state.best_loss[0], state.best_theta[0], state.best_epoch[0] = best, steps.best()[0], best_epoch
         state.reasons[0] = reason
 
     try:
-        while reason is None:
-            if epoch >= max_epochs:
-                reason = "max_epochs"
-                break
-            if interrupt is not None and interrupt.signal:
+        for epoch in range(first + 1, max_epochs + 1):
+            if interrupt.signal:
                 reason = "interrupted"
                 break
-            epoch += 1
-            step = grad * rate
-            new_theta = theta - step
-            new_loss, new_grad = evaluate(new_theta)
-            value = new_loss.item()
-            if value <= limit and math.isfinite(value) and _finite(new_theta):
-                theta, loss, grad, done = new_theta, new_loss, new_grad, epoch
-                append(loss if fresh else loss.copy())
+            value = advance()
+            if value <= limit and isfinite(value) and (isfinite(sum(steps.row.tolist())) or _finite(steps.row)):
+                done = epoch
+                append(value)
                 if value < best:
-                    best, best_theta, best_epoch = value, theta, epoch
+                    best, best_epoch, improved = value, epoch, True
+                    steps.pin()
+                step = steps.applied
                 if not abs(step.item(k)) >= min_step:  # maybe converged: look at every step
                     size = np.abs(step[0])
                     k = int(size.argmax())
                     if size.max() < min_step:
                         reason = "min_step_size"
             else:
+                steps.reject()
                 reason = "diverged"
-                append(loss.copy())
+                append(steps.loss)
             if call_back and epoch % every == 0:
                 sync()
                 on_epoch(state)
+            if reason is not None:
+                break
+        else:
+            reason = "max_epochs"
     finally:
         sync()
 
 
-def _finite(theta) -> bool:
-    """Whether every parameter is finite: a sum of them is, or else a closer look."""
-    return math.isfinite(sum(theta[0].tolist())) or bool(np.isfinite(theta).all())
+class _Steps:
+    """What :class:`~nnbackprop.kernel.Descent` offers, over any ``objective(theta) -> (loss, gradient)``."""
+
+    scale = 1.0
+
+    def __init__(self, objective, theta, loss, grad, rate):
+        self.objective, self.rate = objective, rate[None]
+        self.theta, self.loss, self.step = theta.copy(), float(loss[0]), grad * self.rate
+        self.row = self.pinned = self.theta
+
+    def advance(self):
+        self.previous = self.theta, self.loss, self.step
+        self.applied = self.step
+        self.theta = self.theta - self.step
+        self.row = self.theta[0]
+        loss, grad = self.objective(self.theta)
+        self.loss, self.step = float(loss[0]), grad * self.rate
+        return self.loss
+
+    def reject(self):
+        self.theta, self.loss, self.step = self.previous
+        self.row = self.theta[0]
+
+    def pin(self):
+        self.pinned = self.theta
+
+    def best(self):
+        return self.pinned
+
+
+def _finite(row) -> bool:
+    """Whether every parameter in ``row`` is finite, when their sum was not: a closer look."""
+    return bool(np.isfinite(row).all())

@@ -149,3 +149,15 @@ def test_restarts_each_equal_their_start_trained_alone():
         assert together.history(r) == alone.history()
     finals = [together.history(r)[-1] for r in range(5)]
     assert together.best_start == int(np.argmin(finals))
+
+
+@pytest.mark.parametrize("lr, epochs", [(0.01, 3000), (0.5, 300), (50.0, 100)])  # descends, bounces, diverges
+def test_the_fused_one_start_path_equals_the_plain_one(lr, epochs):
+    objective = Objective(X, Y)
+    fused = train(objective, State.start(START), settings(lr=lr, max_epochs=epochs))
+    plain = train(lambda theta: objective(theta), State.start(START), settings(lr=lr, max_epochs=epochs))
+    assert fused.reasons == plain.reasons and fused.epochs[0] == plain.epochs[0]
+    np.testing.assert_array_equal(fused.theta, plain.theta)
+    assert fused.history() == plain.history()
+    np.testing.assert_array_equal(fused.best_theta, plain.best_theta)
+    assert (fused.best_loss[0], fused.best_epoch[0]) == (plain.best_loss[0], plain.best_epoch[0])
