@@ -121,26 +121,33 @@ def train(objective: Objective, state: State, settings: Settings, on_epoch=None,
                 step[~active] = 0.0
             new_theta = theta - step
             new_loss, new_grad = objective(new_theta)
-            good = np.isfinite(new_loss) & np.isfinite(new_theta).all(axis=1) & (new_loss <= limit)
-            if everyone and good.all():
-                theta[...], loss[...], grad[...], state.epochs[...] = new_theta, new_loss, new_grad, epoch
+            good = (new_loss <= limit) & np.isfinite(new_loss)
+            if not math.isfinite(new_theta.sum()):  # some parameter is not finite: which?
+                good &= np.isfinite(new_theta).all(axis=1)
+            if everyone and good.all():  # the results are fresh arrays: take them as they are
+                theta, loss, grad = new_theta, new_loss, new_grad
             else:
                 bad = active & ~good
                 if bad.any():
                     _stop(state, active, bad, "diverged")
-                theta[active] = new_theta[active]
-                loss[active] = new_loss[active]
-                grad[active] = new_grad[active]
-                state.epochs[active] = epoch
-            state.losses.append(loss.copy())
-            better = active & (loss < state.best_loss)
+                theta = np.where(active[:, None], new_theta, theta)
+                loss = np.where(active, new_loss, loss)
+                grad = np.where(active[:, None], new_grad, grad)
+            state.theta = theta
+            state.epochs[active] = epoch
+            state.losses.append(loss)
+            better = loss < state.best_loss
+            if not everyone:
+                better &= active
             if better.all():
-                state.best_loss[...], state.best_theta[...], state.best_epoch[...] = loss, theta, epoch
+                state.best_loss, state.best_theta, state.best_epoch[...] = loss, theta, epoch
             elif better.any():
-                state.best_loss[better] = loss[better]
-                state.best_theta[better] = theta[better]
+                state.best_loss = np.where(better, loss, state.best_loss)
+                state.best_theta = np.where(better[:, None], theta, state.best_theta)
                 state.best_epoch[better] = epoch
-            converged = active & (np.abs(step).max(axis=1) < settings.min_step_size)
+            converged = np.abs(step).max(axis=1) < settings.min_step_size
+            if not everyone:
+                converged &= active
             if converged.any():
                 _stop(state, active, converged, "min_step_size")
             if on_epoch is not None and every and epoch % every == 0:
