@@ -51,7 +51,7 @@ def core(threads=None):
     def run(x, y, theta, rate, epochs, min_step=0.0, objective=None):
         objective = objective or Objective(x, y, threads=threads)
         state = train(objective, State.start(theta), Settings(rate, epochs, min_step, np.ones(len(theta), bool)))
-        return state.theta[0], [float(loss[0]) for loss in state.losses[:epochs]]
+        return state.theta[0], np.concatenate(state.losses[:epochs])  # one call: the harness costs no epoch time
 
     return run
 

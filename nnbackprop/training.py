@@ -176,7 +176,7 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
     steps = descent or _Steps(objective, state.theta, loss, grad, rate)
     limit, max_epochs = float(limit[0]), settings.max_epochs
     min_step = settings.min_step_size * steps.scale  # steps.applied is scale * the step
-    done, reason, k, losses = first, None, 0, []
+    done, reason, k, losses, last = first, None, 0, [], steps.loss
     best, best_epoch, improved = float(state.best_loss[0]), 0, False
     call_back = on_epoch is not None and every
     interrupt = interrupt or Interrupt()
@@ -198,7 +198,7 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
                 break
             value = advance()
             if value <= limit and isfinite(value) and (isfinite(sum(steps.row.tolist())) or _finite(steps.row)):
-                done = epoch
+                done, last = epoch, value
                 append(value)
                 if value < best:
                     best, best_epoch, improved = value, epoch, True
@@ -212,7 +212,7 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
             else:
                 steps.reject()
                 reason = "diverged"
-                append(steps.loss)
+                append(last)
             if call_back and epoch % every == 0:
                 sync()
                 on_epoch(state)
@@ -235,16 +235,16 @@ class _Steps:
         self.row = self.pinned = self.theta
 
     def advance(self):
-        self.previous = self.theta, self.loss, self.step
+        self.previous = self.theta, self.step
         self.applied = self.step
         self.theta = self.theta - self.step
         self.row = self.theta[0]
         loss, grad = self.objective(self.theta)
-        self.loss, self.step = float(loss[0]), grad * self.rate
-        return self.loss
+        self.step = grad * self.rate
+        return float(loss[0])
 
     def reject(self):
-        self.theta, self.loss, self.step = self.previous
+        self.theta, self.step = self.previous
         self.row = self.theta[0]
 
     def pin(self):
