@@ -139,15 +139,12 @@ def train(
       nnbackprop train -c configs/dosage.yaml --out - | jq .final_loss
       nnbackprop train -c configs/lesson1-main-ideas.yaml --history-csv b3.csv
     """
-    overrides = list(overrides)
-    overrides += [f"training.learning_rate={lr}"] * (lr is not None) + [f"training.max_epochs={epochs}"] * (
-        epochs is not None
-    )
-    overrides += [f"init={{seed: {seed}}}"] * (seed is not None)
-    config = config_mod.load(config_path, overrides)
+    config = config_mod.load(config_path, _overrides(overrides, lr, epochs, seed))
     out = out or config.output or "-"
-    names, (x, y) = data_mod.load_columns(config.data.path, [config.data.input, config.data.target])
+    names, (x, y) = data_mod.load_xy(config.data.path, config.data.input, config.data.target)
     hidden = config.model.hidden
+    state, started_from = _starting_state(config, init_params, resume, quiet)
+    _check_outputs(out, history_csv, checkpoint_every)
     if dry_run:
         say(
             f"config {config_path} and data {config.data.path} ({len(x)} rows, columns {names[0]} -> {names[1]}) "
@@ -156,22 +153,19 @@ def train(
         click.echo(json.dumps(config.to_dict(), indent=2))
         return
 
-    state = _starting_state(config, init_params, resume)
-    data_sha = data_mod.sha256(config.data.path)
-    if resume and data_sha and results.dig(results.read(resume), "data", "sha256") not in (None, data_sha):
-        say(
-            f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data",
-            fg="yellow",
-        )
-    trainable = config.training.trainable or param_names(hidden)
+    trainable = set(config.training.trainable or param_names(hidden))
     settings = Settings(
         config.training.learning_rate,
         config.training.max_epochs,
         config.training.min_step_size,
         np.array([name in trainable for name in param_names(hidden)]),
     )
+    data_sha = data_mod.sha256(config.data.path)
+    if resume and data_sha and results.dig(results.read(resume), "data", "sha256") not in (None, data_sha) and not quiet:
+        say(f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data")
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_sha}
-    extra = {"seed": config.init.seed, "platform": _platform()}
+    extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
+    extra["platform"] = _platform()
     started = time.perf_counter()
 
     def document():
@@ -179,16 +173,10 @@ def train(
             config, state, data_info, {**extra, "wall_time_s": round(time.perf_counter() - started, 6)}
         )
 
-    if checkpoint_every and out == "-":
-        raise InputError("--checkpoint-every needs a file to write, not --out -")
-    if history_csv == "-" and out == "-":
-        raise InputError("--history-csv - and --out - would both go to stdout; send one to a file")
-    for path in (out, history_csv or "-"):
-        results.check_writable(path)  # before the work, not after
-    progress = None if quiet else Progress(settings.max_epochs, interval=1.0 if verbose else 10.0)
-    every = max(1, min(1000, 65536 // len(x))) if progress else 0  # progress needs no more
+    first = int(state.epochs.max(initial=0))
+    progress = None if quiet else Progress(settings.max_epochs, first, interval=1.0 if verbose else 10.0)
+    every = max(1, min(1000, 65536 // max(len(x), 1))) if progress else 0  # progress needs no more
     every = math.gcd(every, checkpoint_every or 0)
-
     objective = Objective(x, y, config.model.activation)
     recorder = explain_mod.Recorder(state) if history_csv else None
     if recorder is not None:
@@ -210,7 +198,7 @@ def train(
         )
         say(
             f"learning rate {settings.learning_rate:g}, at most {settings.max_epochs} epochs, "
-            f"min step size {settings.min_step_size:g}, trainable: {', '.join(trainable)}"
+            f"min step size {settings.min_step_size:g}, trainable: {', '.join(sorted(trainable))}"
         )
     interrupt = Interrupt()
     try:
@@ -223,23 +211,61 @@ def train(
     doc = document()
     results.write(doc, out)
     if history_csv:
-        rate, trainable, r = settings.learning_rate, settings.trainable, state.best_start
-        table = explain_mod.history_table(recorder, state, objective, rate, trainable, r)
+        rate, mask, r = settings.learning_rate, settings.trainable, state.best_start
+        table = explain_mod.history_table(recorder, state, objective, rate, mask, r)
         results.write_text(explain_mod.history_csv(*table), history_csv)
     if not quiet:
         _summary(doc, out, verbose)
         if history_csv:
             say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
+    _finish(doc, out, config, interrupt, require_convergence)
+
+
+def _overrides(sets, lr, epochs, seed) -> list:
+    """--set, then the short flags, each remembering the option it came from."""
+    overrides = list(sets)
+    if lr is not None:
+        overrides.append(("training.learning_rate", lr, f"--lr {lr}"))
+    if epochs is not None:
+        overrides.append(("training.max_epochs", epochs, f"--epochs {epochs}"))
+    if seed is not None:
+        if not seed.strip().isdigit():
+            raise InputError(f"--seed {seed}: must be a whole number >= 0")
+        overrides.append(("init", f"{{seed: {int(seed)}}}", f"--seed {seed}"))
+    return overrides
+
+
+def _check_outputs(out, history_csv, checkpoint_every):
+    """Every output can be written, and no two go to the same place: before any work."""
+    if checkpoint_every and out == "-":
+        raise InputError("--checkpoint-every needs a file to write, not --out -")
+    if history_csv is not None and (
+        history_csv == out == "-" or "-" not in (out, history_csv) and _same_file(out, history_csv)
+    ):
+        raise InputError(f"--history-csv and --out are both {history_csv}: give them different places")
+    for path in (out, history_csv or "-"):
+        results.check_writable(path)
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _finish(doc, out, config, interrupt, require_convergence):
+    """Say how training ended, and exit with its code."""
     reason = doc["stop_reason"]
     if reason == "interrupted":
-        say(f"interrupted after epoch {doc['epochs']}; carry on with --resume {out if out != '-' else 'RESULT.json'}")
+        if "starts" in doc:
+            say(f"interrupted after epoch {doc['epochs']}; a run of several restarts cannot be resumed")
+        else:
+            say(f"interrupted after epoch {doc['epochs']}; carry on with --resume {out if out != '-' else 'RESULT.json'}")
         sys.exit(128 + interrupt.signal)
     if reason == "diverged":
-        say(
-            f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away. "
-            f"Try a smaller learning rate (now {config.training.learning_rate:g}).",
-            fg="red",
-        )
+        if doc["loss_history"][0] is None:
+            hint = "the loss at the starting parameters is not finite: check the data and the init values"
+        else:
+            hint = f"try a smaller learning rate (now {config.training.learning_rate:g})"
+        say(f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away; {hint}", fg="red")
         sys.exit(EXIT_DIVERGED)
     if require_convergence and reason == "max_epochs":
         say(
@@ -250,7 +276,8 @@ def train(
         sys.exit(EXIT_NOT_CONVERGED)
 
 
-def _starting_state(config, init_params, resume) -> State:
+def _starting_state(config, init_params, resume, quiet):
+    """The state training starts from, and what the result should say about it."""
     hidden = config.model.hidden
     if init_params and resume:
         raise InputError(
@@ -260,13 +287,24 @@ def _starting_state(config, init_params, resume) -> State:
         model = results.load_model(resume)
         _check_fits(model, config, resume)
         state = results.state_from(model.document, hidden, resume)
-        state.reasons = [None]
-        return state
+        was = results.dig(model.document, "config", "training")
+        was = was if isinstance(was, dict) else {}
+        now = config.to_dict()["training"]
+        changed = [k for k in ("learning_rate", "min_step_size", "trainable") if k in was and was[k] != now[k]]
+        if changed and not quiet:
+            say(f"note: {resume} was trained with other {', '.join(changed)}; carrying on with this config's")
+        reason = model.document.get("stop_reason")
+        # a run that converged stays converged, unless the stop rule is now stricter
+        if reason != "min_step_size" or config.training.min_step_size < was.get("min_step_size", 0):
+            state.reasons = [None]
+        else:
+            state.reasons = [reason]
+        return state, {"resumed_from": resume}
     if init_params:
         model = results.load_model(init_params)
         _check_fits(model, config, init_params)
-        return State.start(model.theta)
-    return State.start(initial_theta(hidden, config.init.seed, config.init.values, config.training.restarts))
+        return State.start(model.theta), {"init_params_from": init_params}
+    return State.start(initial_theta(hidden, config.init.seed, config.init.values, config.training.restarts)), {}
 
 
 def _platform() -> dict:

@@ -20,10 +20,7 @@ import yaml
 from .errors import ConfigError, read_bytes, reading
 from .network import ACTIVATIONS, param_names
 
-DEFAULTS = {
-    "model": {"hidden": 2, "activation": "softplus"},
-    "training": {"learning_rate": 0.1, "max_epochs": 1000, "min_step_size": 0.001, "restarts": 1},
-}
+MAX_HIDDEN = 100_000  # a network this wide is already a matrix of 300,000 parameters
 
 
 @dataclass(frozen=True)
@@ -128,9 +125,14 @@ def read_tree(text: str, source: str):
         raise ConfigError(f"{place}: YAML syntax error: {e.problem or e.context}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: YAML error: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: YAML nested too deeply (a recursive alias?)") from None
     if node is None:
         raise ConfigError(f"{source}: empty config, expected a mapping with at least a 'data' key")
-    tree = _tree(node, source)
+    try:
+        tree = _tree(node, source)
+    except RecursionError:
+        raise ConfigError(f"{source}: YAML nested too deeply (a recursive alias?)") from None
     if not isinstance(tree, dict):
         raise ConfigError(f"{source}: expected a mapping of keys (data, model, init, ...), got a {_kind(tree)}")
     return tree
@@ -146,7 +148,7 @@ _NUMBER = re.compile(r"[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _fail(value, key: str, message: str):
-    where = getattr(value, "where", None)
+    where = getattr(_place(value), "where", None)
     prefix = f"{where}: " if where else ""
     raise ConfigError(f"{prefix}{key}: {message}")
 
@@ -194,7 +196,7 @@ def _names(value, key: str) -> tuple[str, ...]:
 
 def _check_keys(mapping, allowed, path: str):
     if not isinstance(mapping, Mapping):
-        _fail(_place(mapping), path, f"must be a mapping, got {_shown(mapping)}")
+        _fail(mapping, path, f"must be a mapping, got {_shown(mapping)}")
     for key in mapping:
         if key not in allowed:
             dotted = f"{path}.{key}" if path else key
@@ -218,8 +220,12 @@ def _place(value):
 # --- the config ----------------------------------------------------------------------
 
 
-def load(path: str, overrides: list[str] = ()) -> Config:
-    """Read, override (``KEY=VALUE`` strings) and validate the config at ``path``."""
+def load(path: str, overrides: list = ()) -> Config:
+    """Read, override and validate the config at ``path``.
+
+    Each override is a ``KEY=VALUE`` string (from --set) or a ``(key, value, where)``
+    triple, ``where`` naming the option it came from in errors.
+    """
     with reading(path, ConfigError, "config file"):
         source_text = read_bytes(path, ConfigError, "config file").decode("utf-8-sig")
     tree = read_tree(source_text, path)
@@ -229,12 +235,15 @@ def load(path: str, overrides: list[str] = ()) -> Config:
     return from_tree(tree, path, base)
 
 
-def apply_override(tree: dict, override: str):
-    """Set a dotted key from ``KEY=VALUE``; the value is read as a YAML value."""
-    key, sep, raw = override.partition("=")
-    where = f"--set {override}"
-    if not sep or not key.strip():
-        raise ConfigError(f"{where}: expected KEY=VALUE, such as training.learning_rate=0.05")
+def apply_override(tree: dict, override):
+    """Set a dotted key from ``KEY=VALUE`` or ``(key, value, where)``; the value is read as YAML."""
+    if isinstance(override, str):
+        key, sep, raw = override.partition("=")
+        where = f"--set {override}"
+        if not sep or not key.strip():
+            raise ConfigError(f"{where}: expected KEY=VALUE, such as training.learning_rate=0.05")
+    else:
+        key, raw, where = override
     parts = key.strip().split(".")
     value = read_value(raw, where)
     node = tree
@@ -250,9 +259,11 @@ def apply_override(tree: dict, override: str):
 
 
 def read_value(raw: str, where: str):
+    if raw.strip() == "-":  # stdin or stdout, which YAML would read as a list
+        return Scalar("-", True, where)
     try:
         node = yaml.compose(raw if raw.strip() else "~", Loader=_Loader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         raise ConfigError(f"{where}: cannot read the value as YAML") from None
     return _rewhere(_tree(node, where), where)
 
@@ -316,6 +327,8 @@ def _data(tree, source, base) -> DataConfig:
 def _model(tree) -> ModelConfig:
     _check_keys(tree, ["hidden", "activation"], "model")
     hidden = whole(tree["hidden"], "model.hidden", 1) if "hidden" in tree else 2
+    if hidden > MAX_HIDDEN:
+        _fail(tree["hidden"], "model.hidden", f"at most {MAX_HIDDEN:,} neurons, got {hidden:,}")
     activation = "softplus"
     if "activation" in tree:
         activation = text(tree["activation"], "model.activation")
@@ -356,15 +369,13 @@ def _training(tree, hidden, init) -> TrainingConfig:
     if "trainable" in tree:
         trainable = _names(tree["trainable"], "training.trainable")
         names = param_names(hidden)
+        known = set(names)
         for name in trainable:
-            if name not in names:
-                _fail(
-                    _place(tree["trainable"]),
-                    "training.trainable",
-                    f"no parameter '{name}' (with hidden: {hidden}: {', '.join(names)})",
-                )
+            if name not in known:
+                shown = ", ".join(names) if hidden <= 4 else f"{names[0]}, {names[1]}, ..., {names[-1]}"
+                _fail(tree["trainable"], "training.trainable", f"no parameter '{name}' (with hidden: {hidden}: {shown})")
         if not trainable:
-            _fail(_place(tree["trainable"]), "training.trainable", "must name at least one parameter")
+            _fail(_At(tree.key_where["trainable"]), "training.trainable", "must name at least one parameter")
         t = dataclasses.replace(t, trainable=trainable)
     if "restarts" in tree:
         restarts = whole(tree["restarts"], "training.restarts", 1)

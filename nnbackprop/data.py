@@ -49,14 +49,35 @@ def load_columns(path: str, names: list[str | None]) -> tuple[list[str], list[np
     return parse_columns(read_text(path), path, names)
 
 
-def parse_columns(text: str, source: str, names: list[str | None]):
-    """:func:`load_columns` on text already read."""
-    lines = text.split("\n")
+def load_xy(path: str, input: str | None, target: str | None):
+    """The input and target columns of a training CSV: ``(names, (x, y))``.
+
+    A column not named is the first column that the other one does not take.
+    """
+    text = read_text(path)
+    header = _header(text.split("\n"), path)[1] if text.strip() else []
+    if input is not None and input == target:
+        raise DataError(f"{path}: input and target are the same column '{input}'")
+    free = [c for c in header if c not in (input, target)]
+    if input is None and target is not None and free:
+        input = free[0]
+    if target is None and input is not None and free:
+        target = free[0]
+    return parse_columns(text, path, [input, target])
+
+
+def _header(lines, source):
+    """The index of the header line and its column names."""
     first = _first_nonblank(lines)
     if first is None:
         raise DataError(f"{source}: empty file, expected a header row and data rows")
-    header = _split(lines[first], source, first + 1)
-    columns = [cell.strip() for cell in header]
+    return first, [cell.strip() for cell in _split(lines[first], source, first + 1)]
+
+
+def parse_columns(text: str, source: str, names: list[str | None]):
+    """:func:`load_columns` on text already read."""
+    lines = text.split("\n")
+    first, columns = _header(lines, source)
     if all(_is_number(cell) for cell in columns):
         raise DataError(f"{source}: line {first + 1}: no header row (the first line holds only numbers)")
     indices = [_column_index(columns, name, position, source) for position, name in enumerate(names)]
@@ -206,7 +227,7 @@ def _number(cell, source, number, name, ncols):
     where = f"{source}: line {number}" + (f", column '{name}'" if name is not None else "")
     text = cell.strip()
     try:
-        value = float(text)
+        value = float(text if "_" not in text else "x")  # Python reads 1_000; a CSV does not
     except ValueError:
         shown = repr(text) if text else "an empty cell"
         raise DataError(f"{where}: {shown} is not a number") from None

@@ -25,10 +25,10 @@ class Progress:
     writes a plain line every ``interval`` seconds: no carriage returns, no escape codes.
     """
 
-    def __init__(self, max_epochs: int, stream=None, interactive=None, interval=10.0, delay=0.5, redraw=10):
+    def __init__(self, max_epochs: int, first=0, stream=None, interactive=None, interval=10.0, delay=0.5, redraw=10):
         self.stream = stream or sys.stderr
         self.interactive = self.stream.isatty() if interactive is None else interactive
-        self.max_epochs = max_epochs
+        self.max_epochs, self.first = max_epochs, first  # first: the epoch this run starts from
         self.interval = interval if not self.interactive else 1.0 / redraw
         self.started = time.monotonic()
         self.next_at = self.started + (delay if self.interactive else interval)
@@ -40,7 +40,7 @@ class Progress:
             return
         self.next_at = now + self.interval
         elapsed = now - self.started
-        left = elapsed / max(epoch, 1) * (self.max_epochs - epoch)
+        left = elapsed / max(epoch - self.first, 1) * (self.max_epochs - epoch)
         text = f"epoch {epoch:,}/{self.max_epochs:,}  SSR {loss:.6g}  {_duration(elapsed)}"
         if self.interactive:
             width = 24

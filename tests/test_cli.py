@@ -121,7 +121,7 @@ def test_predict_refuses_empty_input(trained):
         (["train", "-c", "{tmp}/nope.yaml"], "nope.yaml: no such config file"),
         (
             ["train", "-c", "{config}", "--lr", "-1"],
-            "--set training.learning_rate=-1: training.learning_rate: must be greater than 0",
+            "--lr -1: training.learning_rate: must be greater than 0",
         ),
         (
             ["train", "-c", "{config}", "--set", "training.epochs=5"],
@@ -302,6 +302,9 @@ def test_resume_notes_when_the_data_changed(write_config, tmp_path):
     assert result.exit_code == 0 and "has changed since" in result.stderr
 
 
-def test_both_outputs_on_stdout_is_refused(write_config):
-    result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", "-", "--history-csv", "-")
-    assert result.exit_code == 2 and "both go to stdout" in result.stderr
+@pytest.mark.parametrize("same", ["-", "{tmp}/same.out", "{tmp}/./same.out"])
+def test_two_outputs_in_one_place_are_refused(write_config, tmp_path, same):
+    out, history = "-" if same == "-" else str(tmp_path / "same.out"), same.format(tmp=tmp_path)
+    result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", out, "--history-csv", history)
+    assert result.exit_code == 2 and "give them different places" in result.stderr
+    assert not (tmp_path / "same.out").exists()
