@@ -62,6 +62,8 @@ class Group(click.Group):
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit's flush
             sys.exit(0)
+        except OSError as e:  # stdout itself failed: a full disk, a closed descriptor
+            raise InputError(f"{e.filename or 'stdout'}: cannot write: {e.strerror or e}") from None
 
 
 def say(message: str = "", **style):
@@ -153,15 +155,16 @@ def train(
         click.echo(json.dumps(config.to_dict(), indent=2))
         return
 
-    trainable = set(config.training.trainable or param_names(hidden))
-    settings = Settings(
-        config.training.learning_rate,
-        config.training.max_epochs,
-        config.training.min_step_size,
-        np.array([name in trainable for name in param_names(hidden)]),
-    )
+    mask = _trainable_mask(config)
+    trainable = [name for name, on in zip(param_names(hidden), mask) if on]
+    settings = Settings(config.training.learning_rate, config.training.max_epochs, config.training.min_step_size, mask)
     data_sha = data_mod.sha256(config.data.path)
-    if resume and data_sha and results.dig(results.read(resume), "data", "sha256") not in (None, data_sha) and not quiet:
+    if (
+        resume
+        and data_sha
+        and results.dig(results.read(resume), "data", "sha256") not in (None, data_sha)
+        and not quiet
+    ):
         say(f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data")
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_sha}
     extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
@@ -198,7 +201,7 @@ def train(
         )
         say(
             f"learning rate {settings.learning_rate:g}, at most {settings.max_epochs} epochs, "
-            f"min step size {settings.min_step_size:g}, trainable: {', '.join(sorted(trainable))}"
+            f"min step size {settings.min_step_size:g}, trainable: {', '.join(trainable)}"
         )
     interrupt = Interrupt()
     try:
@@ -258,7 +261,9 @@ def _finish(doc, out, config, interrupt, require_convergence):
         if "starts" in doc:
             say(f"interrupted after epoch {doc['epochs']}; a run of several restarts cannot be resumed")
         else:
-            say(f"interrupted after epoch {doc['epochs']}; carry on with --resume {out if out != '-' else 'RESULT.json'}")
+            say(
+                f"interrupted after epoch {doc['epochs']}; carry on with --resume {out if out != '-' else 'RESULT.json'}"
+            )
         sys.exit(128 + interrupt.signal)
     if reason == "diverged":
         if doc["loss_history"][0] is None:
@@ -388,9 +393,11 @@ def predict(params_path, values, input_path, fmt, decompose):
       seq 0 0.1 1 | nnbackprop predict -p runs/dosage.json --format json
       nnbackprop predict -p runs/dosage.json --decompose 0 0.5 1
     """
-    model = results.load_model(params_path)
     if values and input_path:
         raise InputError("give VALUES or --input, not both")
+    if params_path == "-" and not values and input_path in (None, "-"):
+        raise InputError("--params - reads stdin, so the inputs cannot: give VALUES or --input FILE")
+    model = results.load_model(params_path)
     if values:
         blocks = iter([_parse_values(values)])
     else:
@@ -404,7 +411,7 @@ def _parse_values(values) -> np.ndarray:
     out = []
     for i, value in enumerate(values, 1):
         try:
-            number = float(value)
+            number = float(value if "_" not in value else "x")  # 1_000 is Python's, not a number's
         except ValueError:
             raise InputError(f"value {i} ({value!r}): not a number") from None
         if not np.isfinite(number):
@@ -415,7 +422,8 @@ def _parse_values(values) -> np.ndarray:
 
 def _write_predictions(model, blocks, fmt, decompose=False):
     write = sys.stdout.write
-    first_block = next(blocks, np.empty(0))  # a bad input fails before any output
+    first_block = next(blocks, np.empty(0))  # a bad first line fails before any output; a later one
+    # stops the stream there, with the rows before it written and exit code 2 (see the README)
     first = True
     parts = [f"neuron{i}" for i in range(1, model.hidden + 1)] + ["bias"]  # explain.decompose's keys
     keys = ["input", "prediction", *(parts if decompose else [])]
@@ -542,7 +550,8 @@ def evaluate(params_path, data_path, input_column, target_column, fmt):
         return
     labels = {"n": "n", "ssr": "SSR", "mse": "MSE", "rmse": "RMSE", "r2": "R²"}
     for key, value in scores.items():
-        shown = "undefined" if value is None else value if isinstance(value, int) else f"{value:.8g}"
+        undefined = value is None or isinstance(value, float) and math.isnan(value)
+        shown = "undefined" if undefined else value if isinstance(value, int) else f"{value:.8g}"
         click.echo(f"{labels[key]:<5} {shown}")
 
 
@@ -552,7 +561,9 @@ def evaluate(params_path, data_path, input_column, target_column, fmt):
 def _network_at(config_path, overrides, params_path):
     """The config, its data ``(x, y)``, the parameters to look at and the trainable mask."""
     config = config_mod.load(config_path, overrides)
-    _, (x, y) = data_mod.load_columns(config.data.path, [config.data.input, config.data.target])
+    if config_path == "-" and params_path == "-":
+        raise InputError("--config and --params cannot both be '-' (stdin)")
+    _, (x, y) = data_mod.load_xy(config.data.path, config.data.input, config.data.target)
     hidden = config.model.hidden
     if params_path:
         model = results.load_model(params_path)
@@ -560,8 +571,20 @@ def _network_at(config_path, overrides, params_path):
         theta = model.theta
     else:
         theta = initial_theta(hidden, config.init.seed, config.init.values)[0]
-    trainable = config.training.trainable or param_names(hidden)
-    return config, x, y, theta, np.array([name in trainable for name in param_names(hidden)])
+    return config, x, y, theta, _trainable_mask(config)
+
+
+def _finite_option(param, value):
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", param=param)
+    return value
+
+
+def _trainable_mask(config) -> np.ndarray:
+    """(P,) bool: which parameters the config trains."""
+    names = param_names(config.model.hidden)
+    trainable = set(config.training.trainable or names)
+    return np.array([name in trainable for name in names])
 
 
 def _json_safe(value):
@@ -611,6 +634,7 @@ def explain(config_path, params_path, overrides, fmt):
 @click.option(
     "--tolerance",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda ctx, param, value: _finite_option(param, value),
     default=gradcheck_mod.DEFAULT_TOLERANCE,
     show_default=True,
     help="The largest rel_error that passes.",
@@ -657,4 +681,20 @@ def gradcheck(config_path, params_path, overrides, fmt, tolerance):
 
 
 def main(**kwargs):
-    cli(**kwargs)
+    """The ``nnbackprop`` command: Click's, with usage errors on one line like every other error."""
+    for name in ("stdout", "stderr"):  # started with the descriptor closed: like a closed pipe
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))
+    try:
+        code = cli.main(standalone_mode=False, **kwargs)
+    except click.UsageError as e:
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
+        click.echo(f"Error: {e.format_message()}{hint}", err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

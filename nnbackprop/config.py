@@ -18,9 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, read_bytes, reading
-from .network import ACTIVATIONS, param_names
-
-MAX_HIDDEN = 100_000  # a network this wide is already a matrix of 300,000 parameters
+from .network import ACTIVATIONS, MAX_HIDDEN, param_names
 
 
 @dataclass(frozen=True)
@@ -373,7 +371,9 @@ def _training(tree, hidden, init) -> TrainingConfig:
         for name in trainable:
             if name not in known:
                 shown = ", ".join(names) if hidden <= 4 else f"{names[0]}, {names[1]}, ..., {names[-1]}"
-                _fail(tree["trainable"], "training.trainable", f"no parameter '{name}' (with hidden: {hidden}: {shown})")
+                _fail(
+                    tree["trainable"], "training.trainable", f"no parameter '{name}' (with hidden: {hidden}: {shown})"
+                )
         if not trainable:
             _fail(_At(tree.key_where["trainable"]), "training.trainable", "must name at least one parameter")
         t = dataclasses.replace(t, trainable=trainable)

@@ -174,7 +174,7 @@ def history_table(recorder, state, objective, learning_rate, trainable, r=0):
     losses = np.array([state.losses[e][r] for e in epochs])
     per_call = max(1, 2**20 // len(objective.x))  # epochs per call: a bounded (epochs, n, H) batch
     gradients = np.concatenate([objective(thetas[k : k + per_call])[1] for k in range(0, len(thetas), per_call)])
-    steps = gradients * (learning_rate * np.asarray(trainable, dtype=np.float64))
+    steps = gradients * (learning_rate * np.asarray(trainable, dtype=np.float64)) + 0.0  # no -0.0 for frozen
     names = param_names(hidden_of(thetas))
     header = ["epoch", "loss", *names, *(f"dSSR/d{n}" for n in names), *(f"step_{n}" for n in names)]
     return header, np.column_stack([epochs, losses, thetas, gradients, steps])

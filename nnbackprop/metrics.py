@@ -19,8 +19,6 @@ import math
 
 import numpy as np
 
-NAMES = ("n", "ssr", "mse", "rmse", "r2")
-
 
 def regression(observed, predicted) -> dict[str, int | float | None]:
     """The fit of ``predicted`` to ``observed``.
@@ -59,8 +57,8 @@ def _total_sum_of_squares(observed: np.ndarray) -> float | None:
     # in the last bit, which would turn "undefined" into a huge negative R².
     if np.all(observed == observed[0]):
         return None
-    deviation = observed - observed.mean()
-    with np.errstate(under="ignore"):
+    with np.errstate(all="ignore"):
+        deviation = observed - observed.mean()
         sst = float(deviation @ deviation)
     return sst if sst > 0 else None  # values so close that their spread underflows to 0
 

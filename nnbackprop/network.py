@@ -52,6 +52,8 @@ def relu(z):
 
 ACTIVATIONS = {"softplus": softplus, "relu": relu, "sigmoid": sigmoid, "tanh": tanh}
 
+MAX_HIDDEN = 100_000  # the widest network accepted: already 300,001 parameters
+
 # How the local derivative dy/dx reads for a learner, per activation.
 DERIVATIVE_NAMES = {
     "softplus": "sigmoid(x)",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -105,7 +106,9 @@ NEURON_COLORS = ["tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink"
 def render(model, points: list[Points], fmt: str, title: str = "") -> bytes:
     """The two-panel picture as PNG or SVG bytes."""
     matplotlib, Figure, FigureCanvasAgg = require_matplotlib()
-    with matplotlib.rc_context({"font.size": 11, "svg.hashsalt": "nnbackprop", "axes.titleweight": "bold"}):
+    rc = {"font.size": 11, "svg.hashsalt": "nnbackprop", "axes.titleweight": "bold"}
+    with matplotlib.rc_context(rc), np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # matplotlib's, on curves near the float limits
         figure = Figure(figsize=(13, 6), dpi=110, layout="constrained")
         FigureCanvasAgg(figure)
         fit_axes, loss_axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.35, 1]})
@@ -115,7 +118,10 @@ def render(model, points: list[Points], fmt: str, title: str = "") -> bytes:
             figure.suptitle(title, fontsize=13)
         buffer = io.BytesIO()
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        figure.savefig(buffer, format=fmt, metadata=metadata)
+        try:
+            figure.savefig(buffer, format=fmt, metadata=metadata)
+        except (ValueError, OverflowError) as e:  # axes that span more than floats can
+            raise PlotError(f"cannot draw this network: its curves reach values too large to plot ({e})") from None
     return buffer.getvalue()
 
 

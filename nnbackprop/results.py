@@ -11,7 +11,7 @@ import tempfile
 import numpy as np
 
 from .errors import OutputError, ResultError, read_bytes, reading
-from .network import ACTIVATIONS, param_names
+from .network import ACTIVATIONS, MAX_HIDDEN, param_names
 
 
 def finite_or_none(value):
@@ -44,10 +44,20 @@ def write_bytes(content: bytes, path: str):
     and on disk, so ``path`` is either its old self or the new file, never half.
     """
     check_writable(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(path) and not os.path.isfile(path):  # /dev/stdout, a named pipe: no rename there
+        try:
+            with open(path, "wb") as f:
+                f.write(content)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+        return
+    real = os.path.realpath(path)  # a link stays a link: its target is what gets replaced
+    folder = os.path.dirname(real)
     try:
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(real)}.", suffix=".tmp")
     except OSError as e:
         raise OutputError(f"{path}: cannot write: {e.strerror}") from None
     try:
@@ -58,7 +68,7 @@ def write_bytes(content: bytes, path: str):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        os.replace(tmp, real)
     except BaseException as e:
         try:
             os.unlink(tmp)
@@ -75,7 +85,11 @@ def check_writable(path: str):
         return
     if os.path.isdir(path):
         raise OutputError(f"{path}: is a directory; give a file name")
-    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(path) and not os.path.isfile(path):  # a device or a pipe, written in place
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"{path}: cannot write: no permission")
+        return
+    folder = os.path.dirname(os.path.realpath(path))  # through a link, to what it names
     while not os.path.exists(folder):  # the nearest folder that exists must let us create the rest
         folder = os.path.dirname(folder)
     if not os.path.isdir(folder):
@@ -131,6 +145,8 @@ def load_model(path: str) -> Model:
     activation = _key(model, "activation", str, path, "model.activation")
     if activation not in ACTIVATIONS:
         raise ResultError(f"{path}: model.activation: unknown '{activation}' (one of: {', '.join(ACTIVATIONS)})")
+    if hidden > MAX_HIDDEN:  # before any work that grows with hidden
+        raise ResultError(f"{path}: model.hidden: at most {MAX_HIDDEN:,} neurons, got {hidden:,}")
     theta = params_vector(_key(document, "params", dict, path), hidden, path, "params")
     input_name = dig(document, "data", "input") or dig(document, "config", "data", "input")
     return Model(theta, hidden, activation, input_name if isinstance(input_name, str) else None, document)

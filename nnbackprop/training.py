@@ -16,8 +16,6 @@ from .network import Objective, param_names
 
 DIVERGENCE_FACTOR = 1e6  # a loss above this multiple of the starting loss has diverged
 
-STOP_REASONS = ("min_step_size", "max_epochs", "diverged", "interrupted")
-
 
 @dataclass
 class Settings:
@@ -172,7 +170,8 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
     one block of the kernel, else from :class:`_Steps` over any objective.
     """
     loss, grad, limit, first = start
-    descent = objective.descent(state.theta[0], rate) if isinstance(objective, Objective) else None
+    fits = np.abs(state.theta).max() < 2.0**1022  # the Descent keeps 2 theta, which must be finite
+    descent = objective.descent(state.theta[0], rate) if isinstance(objective, Objective) and fits else None
     steps = descent or _Steps(objective, state.theta, loss, grad, rate)
     limit, max_epochs = float(limit[0]), settings.max_epochs
     min_step = settings.min_step_size * steps.scale  # steps.applied is scale * the step

@@ -308,3 +308,95 @@ def test_two_outputs_in_one_place_are_refused(write_config, tmp_path, same):
     result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", out, "--history-csv", history)
     assert result.exit_code == 2 and "give them different places" in result.stderr
     assert not (tmp_path / "same.out").exists()
+
+
+def test_dry_run_checks_the_resume_file_and_the_outputs_too(write_config, tmp_path):
+    config = write_config(STATQUEST_CONFIG)
+    for extra in (["--resume", tmp_path / "nope.json"], ["--out", tmp_path], ["--checkpoint-every", "5", "--out", "-"]):
+        result = invoke("train", "-c", config, "--dry-run", *extra)
+        assert result.exit_code == 2 and result.stderr.startswith("Error: ") and result.stdout == "", extra
+
+
+@pytest.mark.parametrize(
+    "columns, data, message",
+    [
+        ("efficacy,dosage", "input: dosage", None),  # the target is the other column, not the input again
+        ("efficacy,dosage", "target: efficacy", None),
+        ("dosage,efficacy", "input: dosage, target: dosage", "input and target are the same column 'dosage'"),
+    ],
+)
+def test_columns_default_to_ones_not_already_taken(write_config, columns, data, message):
+    rows = "\n".join(",".join(r if columns.startswith("dosage") else r[::-1]) for r in ["00", "51", "10"])
+    csv = f"{columns}\n" + rows.replace("5", "0.5") + "\n"
+    config = write_config(f"data: {{path: data.csv, {data}}}\ntraining: {{max_epochs: 1}}\n", csv=csv)
+    result = invoke("train", "-c", config, "--out", "-", "-q")
+    if message:
+        assert result.exit_code == 2 and message in result.stderr
+    else:
+        doc = json.loads(result.stdout)
+        assert (doc["data"]["input"], doc["data"]["target"]) == ("dosage", "efficacy")
+
+
+def test_a_converged_run_resumed_stays_as_it_was(trained):
+    out, config = trained
+    doc = json.loads(out.read_text())
+    again = json.loads(invoke("train", "-c", config, "--resume", out, "--out", "-", "-q").stdout)
+    assert again["epochs"] == doc["epochs"] and again["stop_reason"] == "min_step_size"
+    assert again["params"] == doc["params"] and again["resumed_from"] == str(out)
+    stricter = invoke(
+        "train", "-c", config, "--resume", out, "--out", "-", "-q", "--set", "training.min_step_size=1e-9"
+    )
+    assert json.loads(stricter.stdout)["epochs"] > doc["epochs"]
+
+
+def test_init_params_is_recorded(trained):
+    out, config = trained
+    doc = json.loads(invoke("train", "-c", config, "--init-params", out, "--out", "-", "--epochs", "2").stdout)
+    assert doc["init_params_from"] == str(out) and doc["seed"] is None
+
+
+def test_dash_is_stdin_for_data_given_with_set(write_config):
+    config = write_config(STATQUEST_CONFIG)
+    result = invoke(
+        "train",
+        "-c",
+        config,
+        "--set",
+        "data.path=-",
+        "--out",
+        "-",
+        "--epochs",
+        "3",
+        input="dosage,efficacy\n0,0\n1,1\n",
+    )
+    assert result.exit_code == 0 and json.loads(result.stdout)["data"]["rows"] == 2
+
+
+def test_an_output_through_a_link_keeps_the_link(write_config, tmp_path):
+    (tmp_path / "target.json").write_text("old")
+    (tmp_path / "link.json").symlink_to(tmp_path / "target.json")
+    result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", tmp_path / "link.json", "--epochs", "3")
+    assert result.exit_code == 0
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "target.json").read_text())["epochs"] == 3
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["gradcheck", "-c", "{config}", "--tolerance", "nan"], "nan is not a finite number"),
+        (["train", "-c", "{config}", "--seed", "1, w1: 5"], "--seed 1, w1: 5: must be a whole number"),
+        (["train", "-c", "{config}", "--set", "model.hidden=1000001"], "model.hidden: at most 100,000 neurons"),
+        (["predict", "-p", "-"], "--params - reads stdin, so the inputs cannot"),
+        (["predict", "-p", "{out}", "1_000"], "value 1 ('1_000'): not a number"),
+    ],
+)
+def test_more_refusals(trained, args, message):
+    out, config = trained
+    result = invoke(*[a.format(out=out, config=config) for a in args])
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_a_recursive_yaml_alias_is_refused(write_config):
+    result = invoke("train", "-c", write_config("data: {path: data.csv}\nx: &a [*a]\n"))
+    assert result.exit_code == 2 and "nested too deeply" in result.stderr

@@ -131,3 +131,20 @@ def test_predict_streams_and_a_closed_pipe_ends_quietly(tmp_path):
     )
     assert head.stdout.splitlines()[0] == "input,prediction" and len(head.stdout.splitlines()) == 3
     assert head.stderr == ""
+
+
+def test_usage_errors_and_a_full_stdout_are_one_line_each(tmp_path):
+    usage = nnbackprop("train")
+    assert usage.returncode == 2 and usage.stderr.count("\n") == 1 and usage.stderr.startswith("Error: ")
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(
+            [str(COMMAND), "predict", "-p", ROOT / "nowhere.json", "1"], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    result = tmp_path / "r.json"
+    assert nnbackprop("train", "-c", ROOT / "configs" / "dosage.yaml", "-o", result, "-q").returncode == 0
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(
+            [str(COMMAND), "predict", "-p", str(result), "1"], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert run.returncode == 2 and run.stderr == "Error: stdout: cannot write: No space left on device\n"
