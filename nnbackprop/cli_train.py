@@ -1,0 +1,300 @@
+"""``nnbackprop train``: a config and its data in, a result file out."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import signal
+import sys
+import time
+
+import click
+import numpy as np
+
+from . import config as config_mod
+from . import data as data_mod
+from . import explain as explain_mod
+from . import results
+from .network import Objective, param_names
+from .progress import Progress
+from .terminal import EXIT_DIVERGED, EXIT_NOT_CONVERGED, FILE_PATH, InputError, check_fits, say, trainable_mask
+from .training import Interrupt, Settings, State, initial_theta
+from .training import train as run_training
+
+# --- train ---------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--config", "-c", "config_path", required=True, metavar="FILE", type=FILE_PATH, help="The YAML config.")
+@click.option(
+    "--out",
+    "-o",
+    metavar="PATH",
+    type=FILE_PATH,
+    help="Where the result JSON goes ('-': stdout). Default: the config's output.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key (repeatable), e.g. training.learning_rate=0.05.",
+)
+@click.option("--lr", metavar="RATE", help="Shorthand for --set training.learning_rate=RATE.")
+@click.option("--epochs", metavar="N", help="Shorthand for --set training.max_epochs=N.")
+@click.option("--seed", metavar="N", help="Start from random weights drawn with seed N (replaces the config's init).")
+@click.option("--dry-run", is_flag=True, help="Check the config and data, print the resolved config, write nothing.")
+@click.option("--require-convergence", is_flag=True, help="Exit 5 when training stops at max_epochs.")
+@click.option("--init-params", metavar="RESULT", type=FILE_PATH, help="Start a new run from another run's params.")
+@click.option("--resume", metavar="RESULT", type=FILE_PATH, help="Carry on an interrupted or finished run.")
+@click.option(
+    "--checkpoint-every", type=click.IntRange(min=1), metavar="N", help="Write the result so far every N epochs."
+)
+@click.option(
+    "--history-csv",
+    metavar="PATH",
+    type=FILE_PATH,
+    help="Also write per-epoch loss, parameters, gradients, steps as CSV.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Say nothing on stderr but errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Say more: the setup, progress every second, parameters in full.")
+def train(
+    config_path,
+    out,
+    overrides,
+    lr,
+    epochs,
+    seed,
+    dry_run,
+    require_convergence,
+    init_params,
+    resume,
+    checkpoint_every,
+    history_csv,
+    quiet,
+    verbose,
+):
+    """Train the network in a config and write the result JSON.
+
+    Command-line values win over the config file, which wins over the defaults.
+
+    \b
+    Examples:
+      nnbackprop train --config configs/dosage.yaml
+      nnbackprop train -c configs/dosage.yaml --lr 0.05 --epochs 20000 --out run.json
+      nnbackprop train -c configs/dosage.yaml --out - | jq .final_loss
+      nnbackprop train -c configs/lesson1-main-ideas.yaml --history-csv b3.csv
+    """
+    config = config_mod.load(config_path, _overrides(overrides, lr, epochs, seed))
+    out = out or config.output or "-"
+    names, (x, y) = data_mod.load_xy(config.data.path, config.data.input, config.data.target)
+    hidden = config.model.hidden
+    state, started_from = _starting_state(config, init_params, resume, quiet)
+    _check_outputs(out, history_csv, checkpoint_every)
+    if dry_run:
+        say(
+            f"config {config_path} and data {config.data.path} ({len(x)} rows, columns {names[0]} -> {names[1]}) "
+            "are valid; nothing written"
+        )
+        click.echo(json.dumps(config.to_dict(), indent=2))
+        return
+
+    mask = trainable_mask(config)
+    trainable = [name for name, on in zip(param_names(hidden), mask) if on]
+    settings = Settings(config.training.learning_rate, config.training.max_epochs, config.training.min_step_size, mask)
+    data_sha = data_mod.sha256(config.data.path)
+    if (
+        resume
+        and data_sha
+        and results.dig(results.read(resume), "data", "sha256") not in (None, data_sha)
+        and not quiet
+    ):
+        say(f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data")
+    data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_sha}
+    extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
+    extra["platform"] = _platform()
+    started = time.perf_counter()
+
+    def document():
+        return results.document(
+            config, state, data_info, {**extra, "wall_time_s": round(time.perf_counter() - started, 6)}
+        )
+
+    first = int(state.epochs.max(initial=0))
+    progress = None if quiet else Progress(settings.max_epochs, first, interval=1.0 if verbose else 10.0)
+    every = max(1, min(1000, 65536 // max(len(x), 1))) if progress else 0  # progress needs no more
+    every = math.gcd(every, checkpoint_every or 0)
+    objective = Objective(x, y, config.model.activation)
+    recorder = explain_mod.Recorder(state) if history_csv else None
+    if recorder is not None:
+        every = 1
+
+    def on_epoch(state):
+        epoch = len(state.losses) - 1  # losses[k]: after epoch k
+        if recorder is not None:
+            recorder(state)
+        if checkpoint_every and epoch % checkpoint_every == 0:
+            results.write(document(), out)
+        if progress:
+            progress.update(epoch, float(np.nanmin(state.losses[-1])))
+
+    if verbose:
+        say(
+            f"training {hidden} hidden {config.model.activation} neurons on {len(x)} rows of {config.data.path} "
+            f"({names[0]} -> {names[1]})"
+        )
+        say(
+            f"learning rate {settings.learning_rate:g}, at most {settings.max_epochs} epochs, "
+            f"min step size {settings.min_step_size:g}, trainable: {', '.join(trainable)}"
+        )
+    interrupt = Interrupt()
+    try:
+        with _signals_to(interrupt):
+            run_training(objective, state, settings, on_epoch, every, interrupt)
+    finally:
+        if progress:
+            progress.close()
+
+    doc = document()
+    results.write(doc, out)
+    if history_csv:
+        rate, mask, r = settings.learning_rate, settings.trainable, state.best_start
+        table = explain_mod.history_table(recorder, state, objective, rate, mask, r)
+        results.write_text(explain_mod.history_csv(*table), history_csv)
+    if not quiet:
+        _summary(doc, out, verbose)
+        if history_csv:
+            say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
+    _finish(doc, out, config, interrupt, require_convergence)
+
+
+def _overrides(sets, lr, epochs, seed) -> list:
+    """--set, then the short flags, each remembering the option it came from."""
+    overrides = list(sets)
+    if lr is not None:
+        overrides.append(("training.learning_rate", lr, f"--lr {lr}"))
+    if epochs is not None:
+        overrides.append(("training.max_epochs", epochs, f"--epochs {epochs}"))
+    if seed is not None:
+        if not seed.strip().isdigit():
+            raise InputError(f"--seed {seed}: must be a whole number >= 0")
+        overrides.append(("init", f"{{seed: {int(seed)}}}", f"--seed {seed}"))
+    return overrides
+
+
+def _check_outputs(out, history_csv, checkpoint_every):
+    """Every output can be written, and no two go to the same place: before any work."""
+    if checkpoint_every and out == "-":
+        raise InputError("--checkpoint-every needs a file to write, not --out -")
+    if history_csv is not None and (
+        history_csv == out == "-" or "-" not in (out, history_csv) and _same_file(out, history_csv)
+    ):
+        raise InputError(f"--history-csv and --out are both {history_csv}: give them different places")
+    for path in (out, history_csv or "-"):
+        results.check_writable(path)
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _finish(doc, out, config, interrupt, require_convergence):
+    """Say how training ended, and exit with its code."""
+    reason = doc["stop_reason"]
+    if reason == "interrupted":
+        if "starts" in doc:
+            say(f"interrupted after epoch {doc['epochs']}; a run of several restarts cannot be resumed")
+        else:
+            say(
+                f"interrupted after epoch {doc['epochs']}; "
+                f"carry on with --resume {out if out != '-' else 'RESULT.json'}"
+            )
+        sys.exit(128 + interrupt.signal)
+    if reason == "diverged":
+        if doc["loss_history"][0] is None:
+            hint = "the loss at the starting parameters is not finite: check the data and the init values"
+        else:
+            hint = f"try a smaller learning rate (now {config.training.learning_rate:g})"
+        say(f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away; {hint}", fg="red")
+        sys.exit(EXIT_DIVERGED)
+    if require_convergence and reason == "max_epochs":
+        say(
+            f"not converged: stopped at max_epochs = {config.training.max_epochs} "
+            f"with steps still >= {config.training.min_step_size:g}",
+            fg="red",
+        )
+        sys.exit(EXIT_NOT_CONVERGED)
+
+
+def _starting_state(config, init_params, resume, quiet):
+    """The state training starts from, and what the result should say about it."""
+    hidden = config.model.hidden
+    if init_params and resume:
+        raise InputError(
+            "--init-params and --resume do not go together: resume carries on a run, init-params starts a new one"
+        )
+    if resume:
+        model = results.load_model(resume)
+        check_fits(model, config, resume)
+        state = results.state_from(model.document, hidden, resume)
+        was = results.dig(model.document, "config", "training")
+        was = was if isinstance(was, dict) else {}
+        now = config.to_dict()["training"]
+        changed = [k for k in ("learning_rate", "min_step_size", "trainable") if k in was and was[k] != now[k]]
+        if changed and not quiet:
+            say(f"note: {resume} was trained with other {', '.join(changed)}; carrying on with this config's")
+        reason = model.document.get("stop_reason")
+        # a run that converged stays converged, unless the stop rule is now stricter
+        if reason != "min_step_size" or config.training.min_step_size < was.get("min_step_size", 0):
+            state.reasons = [None]
+        else:
+            state.reasons = [reason]
+        return state, {"resumed_from": resume}
+    if init_params:
+        model = results.load_model(init_params)
+        check_fits(model, config, init_params)
+        return State.start(model.theta), {"init_params_from": init_params}
+    return State.start(initial_theta(hidden, config.init.seed, config.init.values, config.training.restarts)), {}
+
+
+def _platform() -> dict:
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "system": platform.system(),
+        "machine": platform.machine(),
+    }
+
+
+class _signals_to:
+    """Within the block, SIGINT and SIGTERM set ``interrupt.signal`` instead of killing."""
+
+    def __init__(self, interrupt):
+        self.interrupt = interrupt
+
+    def __enter__(self):
+        def handler(signum, frame):
+            self.interrupt.signal = signum
+
+        self.saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def __exit__(self, *exc):
+        for s, old in self.saved.items():
+            signal.signal(s, old)
+
+
+def _summary(doc, out, verbose=False):
+    params = "  ".join(
+        f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items()
+    )
+    loss = doc["final_loss"]
+    say(
+        f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}, SSR {loss:.6g} ({doc['wall_time_s']:.2f} s)"
+        if loss is not None
+        else f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}"
+    )
+    say(params)
+    if out != "-":
+        say(f"wrote {out}")
