@@ -20,7 +20,7 @@ format: $(READY)
 	$(BIN)/ruff format nnbackprop tests benchmarks
 
 bench: $(READY)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py --out runs/bench.md
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -275,8 +275,10 @@ def report(args):
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
             f.write(text)
+        print(f"wrote {args.out}", file=sys.stderr)
 
 
 def main():
