@@ -20,11 +20,7 @@ from .network import forward
 from .terminal import EXIT_GRADCHECK, FILE_PATH, InputError, check_fits, say, trainable_mask
 from .training import initial_theta
 
-# --- predict -------------------------------------------------------------------------
-
-
-@click.command()
-@click.option(
+_RESULT_OPTION = click.option(
     "--params",
     "-p",
     "params_path",
@@ -33,6 +29,40 @@ from .training import initial_theta
     type=FILE_PATH,
     help="A result JSON from 'nnbackprop train'.",
 )
+
+
+def _network_options(command):
+    """--config, --params, --set and --format, as explain and gradcheck take them."""
+    for option in reversed(
+        [
+            click.option(
+                "--config", "-c", "config_path", required=True, metavar="FILE", type=FILE_PATH, help="The YAML config."
+            ),
+            click.option(
+                "--params",
+                "-p",
+                "params_path",
+                metavar="RESULT",
+                type=FILE_PATH,
+                help="At a result's params (default: the start).",
+            ),
+            click.option(
+                "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable)."
+            ),
+            click.option(
+                "--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+# --- predict -------------------------------------------------------------------------
+
+
+@click.command()
+@_RESULT_OPTION
 @click.argument("values", nargs=-1)
 @click.option(
     "--input",
@@ -175,15 +205,7 @@ def plot(result_path, out, data_path):
 
 
 @click.command()
-@click.option(
-    "--params",
-    "-p",
-    "params_path",
-    required=True,
-    metavar="RESULT",
-    type=FILE_PATH,
-    help="A result JSON from 'nnbackprop train'.",
-)
+@_RESULT_OPTION
 @click.option(
     "--data",
     "-d",
@@ -244,9 +266,9 @@ def evaluate(params_path, data_path, input_column, target_column, fmt):
 
 def _network_at(config_path, overrides, params_path):
     """The config, its data ``(x, y)``, the parameters to look at and the trainable mask."""
-    config = config_mod.load(config_path, overrides)
     if config_path == "-" and params_path == "-":
         raise InputError("--config and --params cannot both be '-' (stdin)")
+    config = config_mod.load(config_path, overrides)
     _, (x, y) = data_mod.load_xy(config.data.path, config.data.input, config.data.target)
     hidden = config.model.hidden
     if params_path:
@@ -274,12 +296,7 @@ def _json_safe(value):
 
 
 @click.command()
-@click.option("--config", "-c", "config_path", required=True, metavar="FILE", type=FILE_PATH, help="The YAML config.")
-@click.option(
-    "--params", "-p", "params_path", metavar="RESULT", type=FILE_PATH, help="At a result's params (default: the start)."
-)
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_network_options
 def explain(config_path, params_path, overrides, fmt):
     """Show one epoch of gradient descent, factor by factor.
 
@@ -306,12 +323,7 @@ def explain(config_path, params_path, overrides, fmt):
 
 
 @click.command()
-@click.option("--config", "-c", "config_path", required=True, metavar="FILE", type=FILE_PATH, help="The YAML config.")
-@click.option(
-    "--params", "-p", "params_path", metavar="RESULT", type=FILE_PATH, help="At a result's params (default: the start)."
-)
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_network_options
 @click.option(
     "--tolerance",
     type=click.FloatRange(min=0, min_open=True),
