@@ -28,7 +28,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except NnbackpropError as e:
-            raise InputError(str(e)) from None
+            raise InputError(" ".join(str(e).split())) from None  # one line, whatever the message held
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -122,7 +122,7 @@ def read_tree(text: str, source: str):
         place = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise ConfigError(f"{place}: YAML syntax error: {e.problem or e.context}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{source}: YAML error: {e}") from None
+        raise ConfigError(f"{source}: YAML error: {str(e).splitlines()[0]}") from None  # one line
     except RecursionError:
         raise ConfigError(f"{source}: YAML nested too deeply (a recursive alias?)") from None
     if node is None:
