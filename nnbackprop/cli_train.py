@@ -161,8 +161,8 @@ def train(
     results.write(doc, out)
     if history_csv:
         rate, mask, r = settings.learning_rate, settings.trainable, state.best_start
-        table = explain_mod.history_table(recorder, state, objective, rate, mask, r)
-        results.write_text(explain_mod.history_csv(*table), history_csv)
+        header, blocks = explain_mod.history_blocks(recorder, state, objective, rate, mask, r)
+        results.write_text(explain_mod.history_csv(header, blocks), history_csv)
     if not quiet:
         _summary(doc, out, verbose)
         if history_csv:

@@ -9,6 +9,7 @@ dSSR/dpredicted * dpredicted/dy1 * dy1/dx1 * dx1/dw1.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -161,31 +162,48 @@ class Recorder:
         self.thetas.append(state.theta.copy())
 
 
-def history_table(recorder, state, objective, learning_rate, trainable, r=0):
-    """Start ``r``'s epochs as ``(header, rows)``: one row per epoch, first recorded to last.
+def history_blocks(recorder, state, objective, learning_rate, trainable, r=0):
+    """Start ``r``'s epochs as ``(header, blocks)``: blocks of rows, one row per epoch.
 
     A row holds the epoch, the SSR after it, every parameter after it, the gradient
     ``dSSR/d<name>`` there and the step ``step_<name>`` = gradient * learning rate
-    (0 for a frozen parameter) that the next epoch takes.
+    (0 for a frozen parameter) that the next epoch takes.  The gradients are computed a
+    bounded batch of epochs at a time, so a long run's history never sits in memory whole.
     """
     last = int(state.epochs[r])
-    epochs = np.arange(recorder.first_epoch, last + 1)
-    thetas = np.stack(recorder.thetas[: len(epochs)])[:, r, :]  # (E, P)
-    losses = np.array([state.losses[e][r] for e in epochs])
-    per_call = max(1, 2**20 // len(objective.x))  # epochs per call: a bounded (epochs, n, H) batch
-    gradients = np.concatenate([objective(thetas[k : k + per_call])[1] for k in range(0, len(thetas), per_call)])
-    steps = gradients * (learning_rate * np.asarray(trainable, dtype=np.float64)) + 0.0  # no -0.0 for frozen
-    names = param_names(hidden_of(thetas))
+    first = recorder.first_epoch
+    rate = learning_rate * np.asarray(trainable, dtype=np.float64)
+    names = param_names(hidden_of(state.theta))
     header = ["epoch", "loss", *names, *(f"dSSR/d{n}" for n in names), *(f"step_{n}" for n in names)]
-    return header, np.column_stack([epochs, losses, thetas, gradients, steps])
+    per_call = max(1, min(65536, 2**20 // max(len(objective.x), 1)))  # a bounded (epochs, n, H) batch
+
+    def blocks():
+        for lo in range(first, last + 1, per_call):
+            epochs = np.arange(lo, min(lo + per_call, last + 1))
+            thetas = np.stack(recorder.thetas[lo - first : lo - first + len(epochs)])[:, r, :]  # (E, P)
+            losses = np.array([state.losses[e][r] for e in epochs])
+            gradients = objective(thetas)[1]
+            steps = gradients * rate + 0.0  # no -0.0 for a frozen parameter
+            yield np.column_stack([epochs, losses, thetas, gradients, steps])
+
+    return header, blocks()
 
 
-def history_csv(header, rows) -> str:
-    """The history as CSV text: numbers in full (``repr``), the epoch as an integer, NaN or inf as empty."""
-    lines = [",".join(header)]
-    for row in rows.tolist():
-        lines.append(",".join([str(int(row[0]))] + [repr(v) if np.isfinite(v) else "" for v in row[1:]]))
-    return "\n".join(lines) + "\n"
+def history_table(recorder, state, objective, learning_rate, trainable, r=0):
+    """:func:`history_blocks` as one table ``(header, rows)``."""
+    header, blocks = history_blocks(recorder, state, objective, learning_rate, trainable, r)
+    return header, np.concatenate(list(blocks))
+
+
+def history_csv(header, blocks):
+    """The history as CSV text, a block at a time: numbers in full (``repr``), the epoch as an
+    integer, NaN or inf as empty."""
+    yield ",".join(header) + "\n"
+    for rows in blocks:
+        yield "".join(
+            ",".join([str(int(row[0]))] + [repr(v) if math.isfinite(v) else "" for v in row[1:]]) + "\n"
+            for row in rows.tolist()
+        )
 
 
 # --- the explanation as text a learner can follow against the article ----------------

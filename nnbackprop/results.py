@@ -28,26 +28,30 @@ def dumps(document) -> str:
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
-def write_text(text: str, path: str):
-    """Write ``text`` to ``path`` atomically; ``-`` is stdout."""
+def write_text(text, path: str):
+    """Write ``text`` (a string, or strings one after another) to ``path`` atomically; ``-`` is stdout."""
+    chunks = [text] if isinstance(text, str) else text
     if path == "-":
-        sys.stdout.write(text)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
         sys.stdout.flush()
         return
-    write_bytes(text.encode("utf-8"), path)
+    write_bytes((chunk.encode("utf-8") for chunk in chunks), path)
 
 
-def write_bytes(content: bytes, path: str):
-    """Write ``content`` to ``path`` atomically.
+def write_bytes(content, path: str):
+    """Write ``content`` (bytes, or bytes one after another) to ``path`` atomically.
 
     It goes to a temporary file beside ``path`` that replaces it only once it is complete
     and on disk, so ``path`` is either its old self or the new file, never half.
     """
+    chunks = [content] if isinstance(content, bytes) else content
     check_writable(path)
     if os.path.exists(path) and not os.path.isfile(path):  # /dev/stdout, a named pipe: no rename there
         try:
             with open(path, "wb") as f:
-                f.write(content)
+                for chunk in chunks:
+                    f.write(chunk)
         except BrokenPipeError:
             raise
         except OSError as e:
@@ -62,7 +66,8 @@ def write_bytes(content: bytes, path: str):
         raise OutputError(f"{path}: cannot write: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(content)
+            for chunk in chunks:
+                f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
