@@ -17,6 +17,8 @@ from .cli_train import train
 from .errors import NnbackpropError
 from .terminal import EXIT_CODES, InputError
 
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # Click 8.2 and later
+
 EXIT_CODE_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.items())
 
 
@@ -62,6 +64,9 @@ def main(**kwargs):
             setattr(sys, name, open(os.devnull, "w"))
     try:
         code = cli.main(standalone_mode=False, **kwargs)
+    except NO_ARGS_IS_HELP as e:  # plain `nnbackprop`: the help, as Click shows it
+        e.show()
+        sys.exit(e.exit_code)
     except click.UsageError as e:
         hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
         click.echo(f"Error: {e.format_message()}{hint}", err=True)

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import re
 import signal
 import sys
 import time
@@ -167,7 +168,7 @@ def train(
         _summary(doc, out, verbose)
         if history_csv:
             say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
-    _finish(doc, out, config, interrupt, require_convergence)
+    _finish(doc, out, config, interrupt, require_convergence, quiet)
 
 
 def _overrides(sets, lr, epochs, seed) -> list:
@@ -178,7 +179,7 @@ def _overrides(sets, lr, epochs, seed) -> list:
     if epochs is not None:
         overrides.append(("training.max_epochs", epochs, f"--epochs {epochs}"))
     if seed is not None:
-        if not seed.strip().isdigit():
+        if not re.fullmatch(r"[0-9]+", seed.strip()):
             raise InputError(f"--seed {seed}: must be a whole number >= 0")
         overrides.append(("init", f"{{seed: {int(seed)}}}", f"--seed {seed}"))
     return overrides
@@ -188,23 +189,25 @@ def _check_outputs(out, history_csv, checkpoint_every):
     """Every output can be written, and no two go to the same place: before any work."""
     if checkpoint_every and out == "-":
         raise InputError("--checkpoint-every needs a file to write, not --out -")
-    if history_csv is not None and (
-        history_csv == out == "-" or "-" not in (out, history_csv) and _same_file(out, history_csv)
-    ):
+    if history_csv is not None and _same_file(out, history_csv):
         raise InputError(f"--history-csv and --out are both {history_csv}: give them different places")
     for path in (out, history_csv or "-"):
         results.check_writable(path)
 
 
 def _same_file(a: str, b: str) -> bool:
+    """Whether two outputs land in one place; ``-`` is stdout, as /dev/stdout is."""
+    a, b = ("/dev/stdout" if p == "-" else p for p in (a, b))
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _finish(doc, out, config, interrupt, require_convergence):
+def _finish(doc, out, config, interrupt, require_convergence, quiet):
     """Say how training ended, and exit with its code."""
     reason = doc["stop_reason"]
     if reason == "interrupted":
-        if "starts" in doc:
+        if quiet:
+            pass
+        elif "starts" in doc:
             say(f"interrupted after epoch {doc['epochs']}; a run of several restarts cannot be resumed")
         else:
             say(
@@ -235,6 +238,9 @@ def _starting_state(config, init_params, resume, quiet):
         raise InputError(
             "--init-params and --resume do not go together: resume carries on a run, init-params starts a new one"
         )
+    if (init_params or resume) and config.training.restarts > 1:
+        option = "--init-params" if init_params else "--resume"
+        raise InputError(f"{option} carries one start; set training.restarts to 1 (it is {config.training.restarts})")
     if resume:
         model = results.load_model(resume)
         check_fits(model, config, resume)

@@ -20,6 +20,8 @@ import yaml
 from .errors import ConfigError, read_bytes, reading
 from .network import ACTIVATIONS, MAX_HIDDEN, param_names
 
+MAX_RESTARTS = 10_000  # each start's loss is kept for every epoch
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -142,7 +144,7 @@ def _kind(value) -> str:
 
 # --- interpreting scalars ------------------------------------------------------------
 
-_NUMBER = re.compile(r"[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def _fail(value, key: str, message: str):
@@ -160,7 +162,7 @@ def _shown(value) -> str:
 def number(value, key: str) -> float:
     if not isinstance(value, Scalar) or value.null or value.quoted or not _NUMBER.fullmatch(value.text):
         _fail(value, key, f"must be a number, got {_shown(value)}")
-    result = float(value.text.replace("_", ""))
+    result = float(value.text)
     if not math.isfinite(result):
         _fail(value, key, f"must be a finite number, got {value.text!r}")
     return result
@@ -379,6 +381,8 @@ def _training(tree, hidden, init) -> TrainingConfig:
         t = dataclasses.replace(t, trainable=trainable)
     if "restarts" in tree:
         restarts = whole(tree["restarts"], "training.restarts", 1)
+        if restarts > MAX_RESTARTS:
+            _fail(tree["restarts"], "training.restarts", f"at most {MAX_RESTARTS:,}, got {restarts:,}")
         if restarts > 1 and init.seed is None:
             _fail(tree["restarts"], "training.restarts", "needs init: {seed: N} so that the starts differ")
         t = dataclasses.replace(t, restarts=restarts)

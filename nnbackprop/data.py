@@ -63,7 +63,10 @@ def load_xy(path: str, input: str | None, target: str | None):
         input = free[0]
     if target is None and input is not None and free:
         target = free[0]
-    return parse_columns(text, path, [input, target])
+    names, arrays = parse_columns(text, path, [input, target])
+    if names[0] == names[1]:
+        raise DataError(f"{path}: needs an input and a target column, found only '{names[0]}' for both")
+    return names, arrays
 
 
 def _header(lines, source):

@@ -273,7 +273,8 @@ class Kernel:
         if len(self.blocks) != 1:
             return None
         hidden = (len(theta) - 1) // 3
-        return Descent([self._space(1, self.n, hidden, worker) for worker in (0, 1)], theta, rate)
+        # blocks of its own: a call of this kernel meanwhile must not touch the descent's parameters
+        return Descent([self._space(1, self.n, hidden, ("descent", k)) for k in (0, 1)], theta, rate)
 
     def _sums(self, theta):
         """Every start's S over all blocks, (R, 2H + 4, 2), added in block order."""

@@ -47,9 +47,9 @@ def write_bytes(content, path: str):
     """
     chunks = [content] if isinstance(content, bytes) else content
     check_writable(path)
-    if os.path.exists(path) and not os.path.isfile(path):  # /dev/stdout, a named pipe: no rename there
+    if _in_place(path):  # /dev/stdout, a named pipe: no rename there, and append to what it holds
         try:
-            with open(path, "wb") as f:
+            with open(path, "ab") as f:
                 for chunk in chunks:
                     f.write(chunk)
         except BrokenPipeError:
@@ -84,13 +84,20 @@ def write_bytes(content, path: str):
         raise
 
 
+def _in_place(path: str) -> bool:
+    """A device, a pipe, or a file descriptor's name (/dev/stdout, /proc/self/fd/1): written where it is."""
+    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+        return True
+    return os.path.exists(path) and not os.path.isfile(path)
+
+
 def check_writable(path: str):
     """Fail early, before any work, when ``path`` (``-``: stdout) cannot be written."""
     if path == "-":
         return
     if os.path.isdir(path):
         raise OutputError(f"{path}: is a directory; give a file name")
-    if os.path.exists(path) and not os.path.isfile(path):  # a device or a pipe, written in place
+    if _in_place(path):  # a device or a pipe, written in place
         if not os.access(path, os.W_OK):
             raise OutputError(f"{path}: cannot write: no permission")
         return

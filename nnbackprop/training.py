@@ -134,18 +134,14 @@ def train(objective: Objective, state: State, settings: Settings, on_epoch=None,
             state.theta = theta
             state.epochs[active] = epoch
             state.losses.append(loss)
-            better = loss < state.best_loss
-            if not everyone:
-                better &= active
+            better = (loss < state.best_loss) & active  # active now: a start just stopped is out
             if better.all():
                 state.best_loss, state.best_theta, state.best_epoch[...] = loss, theta, epoch
             elif better.any():
                 state.best_loss = np.where(better, loss, state.best_loss)
                 state.best_theta = np.where(better[:, None], theta, state.best_theta)
                 state.best_epoch[better] = epoch
-            converged = np.abs(step).max(axis=1) < settings.min_step_size
-            if not everyone:
-                converged &= active
+            converged = (np.abs(step).max(axis=1) < settings.min_step_size) & active
             if converged.any():
                 _stop(state, active, converged, "min_step_size")
             if on_epoch is not None and every and epoch % every == 0:
@@ -196,7 +192,13 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
                 reason = "interrupted"
                 break
             value = advance()
-            if value <= limit and isfinite(value) and (isfinite(sum(steps.row.tolist())) or _finite(steps.row)):
+            finite = isfinite(sum(steps.row.tolist())) or _finite(steps.row)
+            if not finite and steps.scale != 1.0:  # doubled parameters overflowed: plain ones may not
+                steps = _Steps.after(steps, objective, rate, improved)
+                advance, min_step = steps.advance, settings.min_step_size
+                value = advance()
+                finite = isfinite(sum(steps.row.tolist())) or _finite(steps.row)
+            if value <= limit and isfinite(value) and finite:
                 done, last = epoch, value
                 append(value)
                 if value < best:
@@ -232,6 +234,17 @@ class _Steps:
         self.objective, self.rate = objective, rate[None]
         self.theta, self.loss, self.step = theta.copy(), float(loss[0]), grad * self.rate
         self.row = self.pinned = self.theta
+
+    @classmethod
+    def after(cls, descent, objective, rate, improved):
+        """Take over from a :class:`~nnbackprop.kernel.Descent` whose last step was too large for it."""
+        descent.reject()
+        theta = descent.theta
+        loss, grad = objective(theta)
+        steps = cls(objective, theta, loss, grad, rate)
+        if improved:
+            steps.pinned = descent.best()
+        return steps
 
     def advance(self):
         self.previous = self.theta, self.step

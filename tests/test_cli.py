@@ -400,3 +400,31 @@ def test_more_refusals(trained, args, message):
 def test_a_recursive_yaml_alias_is_refused(write_config):
     result = invoke("train", "-c", write_config("data: {path: data.csv}\nx: &a [*a]\n"))
     assert result.exit_code == 2 and "nested too deeply" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "-c", "{config}", "--seed", "²"], "--seed ²: must be a whole number"),
+        (
+            ["train", "-c", "{config}", "--set", "training.restarts=1e12", "--seed", "1"],
+            "training.restarts: at most 10,000",
+        ),
+        (["train", "-c", "{config}", "--epochs", "1_0"], "training.max_epochs: must be a number, got '1_0'"),
+        (
+            ["train", "-c", "{config}", "--init-params", "{out}", "--set", "training.restarts=4", "--seed", "1"],
+            "--init-params carries one start",
+        ),
+        (["train", "-c", "{config}", "--out", "-", "--history-csv", "/dev/stdout"], "give them different places"),
+    ],
+)
+def test_still_more_refusals(trained, args, message):
+    out, config = trained
+    result = invoke(*[a.format(out=out, config=config) for a in args])
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+def test_a_one_column_csv_cannot_be_input_and_target(write_config):
+    config = write_config("data: {path: data.csv, target: y}\n", csv="y\n1\n2\n")
+    result = invoke("train", "-c", config, "--dry-run")
+    assert result.exit_code == 2 and "found only 'y' for both" in result.stderr

@@ -148,3 +148,16 @@ def test_usage_errors_and_a_full_stdout_are_one_line_each(tmp_path):
             [str(COMMAND), "predict", "-p", str(result), "1"], stdout=full, stderr=subprocess.PIPE, text=True
         )
     assert run.returncode == 2 and run.stderr == "Error: stdout: cannot write: No space left on device\n"
+
+
+def test_dev_stdout_appends_to_a_redirected_file_and_bare_nnbackprop_shows_help(tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_text("earlier\n")
+    config = ROOT / "configs" / "lesson1-main-ideas.yaml"
+    with open(log, "a") as f:
+        run = subprocess.run([str(COMMAND), "train", "-c", str(config), "-q", "--out", "/dev/stdout"], stdout=f)
+    assert run.returncode == 0
+    text = log.read_text()
+    assert text.startswith("earlier\n") and json.loads(text[len("earlier\n") :])["stop_reason"] == "min_step_size"
+    bare = nnbackprop()
+    assert bare.stderr.startswith("Usage: nnbackprop") and "Commands:" in bare.stderr

@@ -161,3 +161,30 @@ def test_the_fused_one_start_path_equals_the_plain_one(lr, epochs):
     assert fused.history() == plain.history()
     np.testing.assert_array_equal(fused.best_theta, plain.best_theta)
     assert (fused.best_loss[0], fused.best_epoch[0]) == (plain.best_loss[0], plain.best_epoch[0])
+
+
+def test_a_start_that_diverges_in_a_batch_is_called_diverged_as_alone():
+    x, y = np.array([1.0]), np.array([0.0])
+    theta = np.array([[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]])
+    only_b2 = Settings(1000.0, 50, 1e4, np.array([False, False, False, True]))
+    batch = train(Objective(x, y), State.start(theta), only_b2)
+    alone = train(Objective(x, y), State.start(theta[0]), only_b2)
+    assert batch.reasons == alone.reasons * 2 == ["diverged", "diverged"]
+
+
+def test_calling_the_objective_during_training_changes_nothing():
+    objective = Objective(X, Y)
+    quiet = train(Objective(X, Y), State.start(START), settings(lr=0.5, max_epochs=300))
+    busy = train(objective, State.start(START), settings(lr=0.5, max_epochs=300), lambda s: objective(s.theta + 1), 1)
+    np.testing.assert_array_equal(busy.best_theta, quiet.best_theta)
+    np.testing.assert_array_equal(busy.theta, quiet.theta)
+
+
+def test_parameters_beyond_half_the_float_range_train_as_plainly():
+    x, y = np.array([1.0]), np.array([0.0])
+    theta = np.array([1.0, 0.0, 1.0, 0.0])
+    only_w1 = Settings(5e307, 10, 1e-3, np.array([True, False, False, False]))
+    fused = train(Objective(x, y), State.start(theta), only_w1)
+    plain = train(lambda t: Objective(x, y)(t), State.start(theta), only_w1)
+    assert fused.reasons == plain.reasons and fused.epochs[0] == plain.epochs[0]
+    np.testing.assert_array_equal(fused.theta, plain.theta)
