@@ -57,7 +57,13 @@ def core(threads=None):
 
 
 def per_epoch(run, x, y, rate, epochs, repeats, **kw):
-    """Median over ``repeats`` runs of the wall time of one epoch."""
+    """Median over ``repeats`` runs of the wall time of one epoch, after 0.3 s of untimed runs.
+
+    The untimed runs are a warm-up: the first runs in a process measured up to 1.8x slower
+    on 3 rows here, which would penalize whichever implementation is timed first."""
+    warm = time.perf_counter() + 0.3
+    while time.perf_counter() < warm:
+        run(x, y, STATQUEST, rate, epochs, **kw)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
