@@ -92,7 +92,8 @@ def train(
     out = out or config.output or "-"
     names, (x, y) = data_mod.load_xy(config.data.path, config.data.input, config.data.target)
     hidden = config.model.hidden
-    state, started_from = _starting_state(config, init_params, resume, quiet)
+    data_sha = data_mod.sha256(config.data.path)
+    state, started_from = _starting_state(config, init_params, resume, quiet, data_sha)
     _check_outputs(out, history_csv, checkpoint_every)
     if dry_run:
         say(
@@ -105,14 +106,6 @@ def train(
     mask = trainable_mask(config)
     trainable = [name for name, on in zip(param_names(hidden), mask) if on]
     settings = Settings(config.training.learning_rate, config.training.max_epochs, config.training.min_step_size, mask)
-    data_sha = data_mod.sha256(config.data.path)
-    if (
-        resume
-        and data_sha
-        and results.dig(results.read(resume), "data", "sha256") not in (None, data_sha)
-        and not quiet
-    ):
-        say(f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data")
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_sha}
     extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
     extra["platform"] = _platform()
@@ -231,7 +224,7 @@ def _finish(doc, out, config, interrupt, require_convergence, quiet):
         sys.exit(EXIT_NOT_CONVERGED)
 
 
-def _starting_state(config, init_params, resume, quiet):
+def _starting_state(config, init_params, resume, quiet, data_sha):
     """The state training starts from, and what the result should say about it."""
     hidden = config.model.hidden
     if init_params and resume:
@@ -251,6 +244,8 @@ def _starting_state(config, init_params, resume, quiet):
         changed = [k for k in ("learning_rate", "min_step_size", "trainable") if k in was and was[k] != now[k]]
         if changed and not quiet:
             say(f"note: {resume} was trained with other {', '.join(changed)}; carrying on with this config's")
+        if data_sha and results.dig(model.document, "data", "sha256") not in (None, data_sha) and not quiet:
+            say(f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data")
         reason = model.document.get("stop_reason")
         # a run that converged stays converged, unless the stop rule is now stricter
         if reason != "min_step_size" or config.training.min_step_size < was.get("min_step_size", 0):
