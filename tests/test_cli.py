@@ -428,3 +428,14 @@ def test_a_one_column_csv_cannot_be_input_and_target(write_config):
     config = write_config("data: {path: data.csv, target: y}\n", csv="y\n1\n2\n")
     result = invoke("train", "-c", config, "--dry-run")
     assert result.exit_code == 2 and "found only 'y' for both" in result.stderr
+
+
+def test_resume_from_stdin(write_config, tmp_path):
+    config = write_config(STATQUEST_CONFIG)
+    part = tmp_path / "part.json"
+    assert invoke("train", "-c", config, "--epochs", "10", "--out", part, "-q").exit_code == 0
+    result = invoke(
+        "train", "-c", config, "--epochs", "20", "--resume", "-", "--out", "-", "-q", input=part.read_text()
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["epochs"] == 20
