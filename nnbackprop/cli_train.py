@@ -18,6 +18,7 @@ from . import config as config_mod
 from . import data as data_mod
 from . import explain as explain_mod
 from . import results
+from . import optimizers
 from .network import Objective, param_names
 from .progress import Progress
 from .terminal import EXIT_DIVERGED, EXIT_NOT_CONVERGED, FILE_PATH, InputError, check_fits, say, trainable_mask
@@ -105,16 +106,16 @@ def train(
 
     mask = trainable_mask(config)
     trainable = [name for name, on in zip(param_names(hidden), mask) if on]
-    settings = Settings(config.training.learning_rate, config.training.max_epochs, config.training.min_step_size, mask)
+    t = config.training
+    settings = Settings(t.learning_rate, t.max_epochs, t.min_step_size, mask, t.optimizer, t.gradient_tolerance)
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_sha}
     extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
     extra["platform"] = _platform()
     started = time.perf_counter()
 
-    def document():
-        return results.document(
-            config, state, data_info, {**extra, "wall_time_s": round(time.perf_counter() - started, 6)}
-        )
+    def document(verdict=None):
+        timing = {"wall_time_s": round(time.perf_counter() - started, 6)}
+        return results.document(config, state, data_info, {**extra, **timing}, verdict)
 
     first = int(state.epochs.max(initial=0))
     progress = None if quiet else Progress(settings.max_epochs, first, interval=1.0 if verbose else 10.0)
@@ -151,17 +152,19 @@ def train(
         if progress:
             progress.close()
 
-    doc = document()
+    theta = state.theta[state.best_start]
+    verdict = optimizers.verdict(theta, x, y, config.model.activation, mask, t.gradient_tolerance)
+    doc = document(verdict)
     results.write(doc, out)
     if history_csv:
-        rate, mask, r = settings.learning_rate, settings.trainable, state.best_start
-        header, blocks = explain_mod.history_blocks(recorder, state, objective, rate, mask, r)
+        rate = settings.learning_rate if settings.fixed_rate else None
+        header, blocks = explain_mod.history_blocks(recorder, state, objective, rate, mask, state.best_start)
         results.write_text(explain_mod.history_csv(header, blocks), history_csv)
     if not quiet:
         _summary(doc, out, verbose)
         if history_csv:
             say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
-    _finish(doc, out, config, interrupt, require_convergence, quiet)
+    _finish(doc, out, config, interrupt, require_convergence, quiet, (objective, state, mask))
 
 
 def _overrides(sets, lr, epochs, seed) -> list:
@@ -194,7 +197,7 @@ def _same_file(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _finish(doc, out, config, interrupt, require_convergence, quiet):
+def _finish(doc, out, config, interrupt, require_convergence, quiet, run):
     """Say how training ended, and exit with its code."""
     reason = doc["stop_reason"]
     if reason == "interrupted":
@@ -212,16 +215,46 @@ def _finish(doc, out, config, interrupt, require_convergence, quiet):
         if doc["loss_history"][0] is None:
             hint = "the loss at the starting parameters is not finite: check the data and the init values"
         else:
-            hint = f"try a smaller learning rate (now {config.training.learning_rate:g})"
+            hint = _rate_hint(config, *run)
         say(f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away; {hint}", fg="red")
         sys.exit(EXIT_DIVERGED)
-    if require_convergence and reason == "max_epochs":
-        say(
-            f"not converged: stopped at max_epochs = {config.training.max_epochs} "
-            f"with steps still >= {config.training.min_step_size:g}",
-            fg="red",
-        )
+    if require_convergence and not doc["converged"]:
+        say(f"not converged: {_not_converged(doc)}", fg="red")
         sys.exit(EXIT_NOT_CONVERGED)
+
+
+def _rate_hint(config, objective, state, mask) -> str:
+    """What to try after a divergence: a rate that is stable at the start, from the data."""
+    rate = config.training.learning_rate
+    r = state.best_start
+    if config.training.optimizer != "gd" or rate == "auto":
+        return "check the data for extreme values"
+    proposed = optimizers.proposed_rate(state.initial[r], objective.x, objective.observed, objective.activation, mask)
+    if proposed is None or proposed >= rate:
+        return f"try a smaller learning rate (now {rate:g}), or learning_rate: auto"
+    return (
+        f"try learning_rate: {float(f'{proposed:.2g}'):g} (stable at the start, now {rate:g}), or learning_rate: auto"
+    )
+
+
+def _not_converged(doc) -> str:
+    """Why a run has not converged, in words, with what to do."""
+    t = doc["config"]["training"]
+    cosine = doc.get("gradient_cosine")
+    test = (
+        f"the gradient is still large (cosine {cosine:.2g} > tolerance {t['gradient_tolerance']:g})"
+        if cosine is not None
+        else "the gradient is not finite"
+    )
+    if doc["stop_reason"] == "max_epochs":
+        how = f"stopped at max_epochs = {t['max_epochs']}; raise training.max_epochs"
+    elif doc["stop_reason"] == "min_step_size":
+        how = f"steps fell below min_step_size = {t['min_step_size']:g}; lower it"
+    else:
+        how = f"stopped by {doc['stop_reason']}"
+    if t["optimizer"] == "gd":
+        how += ", or try optimizer: lm" + ("" if t["learning_rate"] == "auto" else " or learning_rate: auto")
+    return f"{test}; {how}"
 
 
 def _starting_state(config, init_params, resume, quiet, data_sha):
@@ -290,12 +323,27 @@ def _summary(doc, out, verbose=False):
     params = "  ".join(
         f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items()
     )
-    loss = doc["final_loss"]
-    say(
-        f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}, SSR {loss:.6g} ({doc['wall_time_s']:.2f} s)"
-        if loss is not None
-        else f"{doc['epochs']} epochs, stopped by {doc['stop_reason']}"
-    )
+    optimizer = doc["config"]["training"]["optimizer"]
+    rate = doc["config"]["training"]["learning_rate"]
+    name = "lm" if optimizer == "lm" else f"gd (learning rate {rate if rate == 'auto' else format(rate, 'g')})"
+    line = f"{name}: {doc['epochs']} epochs, stopped by {doc['stop_reason']}"
+    loss, best = doc["final_loss"], doc["best_loss"]
+    if loss is not None:
+        line += f", SSR {loss:.6g}"
+        if best is not None and best < loss:
+            line += f" (the best, {best:.6g} at epoch {doc['best_epoch']}, beat the final one)"
+        line += f" ({doc['wall_time_s']:.2f} s)"
+    if "starts" in doc:
+        line += f"; start {doc['best_start']} of {len(doc['starts'])} won"
+    say(line)
+    if doc["converged"]:
+        tolerance = doc["config"]["training"]["gradient_tolerance"]
+        if doc["gradient_cosine"] is not None and doc["gradient_cosine"] <= tolerance:
+            say(f"converged: the gradient is small (cosine {doc['gradient_cosine']:.2g} <= {tolerance:g})")
+        else:
+            say(f"converged: an exact fit (SSR <= {tolerance:g}² of the data's spread)")
+    elif doc["stop_reason"] in ("min_step_size", "max_epochs"):
+        say(f"not converged: {_not_converged(doc)}", fg="yellow")
     say(params)
     if out != "-":
         say(f"wrote {out}")

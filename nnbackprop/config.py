@@ -19,6 +19,7 @@ import yaml
 
 from .errors import ConfigError, read_bytes, reading
 from .network import ACTIVATIONS, MAX_HIDDEN, param_names
+from .optimizers import GRADIENT_TOLERANCE
 
 MAX_RESTARTS = 10_000  # each start's loss is kept for every epoch
 
@@ -42,13 +43,18 @@ class InitConfig:
     values: dict[str, float] = field(default_factory=dict)  # parameter name -> starting value
 
 
+OPTIMIZERS = ("gd", "lm")
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
-    learning_rate: float = 0.1
+    optimizer: str = "gd"
+    learning_rate: float | str = "auto"  # a fixed rate, or "auto": a step size found from the data
     max_epochs: int = 1000
     min_step_size: float = 0.001
     trainable: tuple[str, ...] | None = None  # None: every parameter
     restarts: int = 1
+    gradient_tolerance: float = GRADIENT_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -351,14 +357,36 @@ def _init(tree, hidden) -> InitConfig:
 
 
 def _training(tree, hidden, init) -> TrainingConfig:
-    allowed = ["learning_rate", "max_epochs", "min_step_size", "trainable", "restarts"]
+    allowed = [
+        "optimizer",
+        "learning_rate",
+        "max_epochs",
+        "min_step_size",
+        "gradient_tolerance",
+        "trainable",
+        "restarts",
+    ]
     _check_keys(tree, allowed, "training")
     t = TrainingConfig()
+    if "optimizer" in tree:
+        optimizer = text(tree["optimizer"], "training.optimizer")
+        if optimizer not in OPTIMIZERS:
+            _fail(tree["optimizer"], "training.optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+        t = dataclasses.replace(t, optimizer=optimizer)
     if "learning_rate" in tree:
-        lr = number(tree["learning_rate"], "training.learning_rate")
-        if lr <= 0:
-            _fail(tree["learning_rate"], "training.learning_rate", f"must be greater than 0, got {lr:g}")
+        value = tree["learning_rate"]
+        if isinstance(value, Scalar) and not value.quoted and value.text == "auto":
+            lr = "auto"
+        else:
+            lr = number(value, "training.learning_rate")
+            if lr <= 0:
+                _fail(value, "training.learning_rate", f"must be greater than 0 or auto, got {lr:g}")
         t = dataclasses.replace(t, learning_rate=lr)
+    if "gradient_tolerance" in tree:
+        tol = number(tree["gradient_tolerance"], "training.gradient_tolerance")
+        if not 0 < tol < 1:
+            _fail(tree["gradient_tolerance"], "training.gradient_tolerance", f"must be between 0 and 1, got {tol:g}")
+        t = dataclasses.replace(t, gradient_tolerance=tol)
     if "max_epochs" in tree:
         t = dataclasses.replace(t, max_epochs=whole(tree["max_epochs"], "training.max_epochs", 0))
     if "min_step_size" in tree:

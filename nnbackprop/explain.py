@@ -172,7 +172,7 @@ def history_blocks(recorder, state, objective, learning_rate, trainable, r=0):
     """
     last = int(state.epochs[r])
     first = recorder.first_epoch
-    rate = learning_rate * np.asarray(trainable, dtype=np.float64)
+    rate = None if learning_rate is None else learning_rate * np.asarray(trainable, dtype=np.float64)
     names = param_names(hidden_of(state.theta))
     header = ["epoch", "loss", *names, *(f"dSSR/d{n}" for n in names), *(f"step_{n}" for n in names)]
     per_call = max(1, min(8192, 2**20 // max(len(objective.x), 1)))  # a bounded (epochs, n, H) batch
@@ -183,7 +183,12 @@ def history_blocks(recorder, state, objective, learning_rate, trainable, r=0):
             thetas = np.stack(recorder.thetas[lo - first : lo - first + len(epochs)])[:, r, :]  # (E, P)
             losses = np.array([state.losses[e][r] for e in epochs])
             gradients = objective(thetas)[1]
-            steps = gradients * rate + 0.0  # no -0.0 for a frozen parameter
+            if rate is None:  # lm or auto: the step the next epoch took, from the parameters
+                following = recorder.thetas[lo - first + 1 : lo - first + len(epochs) + 1]
+                following = np.stack(following + [np.full_like(thetas[0], np.nan)] * (len(epochs) - len(following)))
+                steps = thetas - following[..., r, :] if following.ndim == 3 else thetas - following
+            else:
+                steps = gradients * rate + 0.0  # no -0.0 for a frozen parameter
             yield np.column_stack([epochs, losses, thetas, gradients, steps])
 
     return header, blocks()

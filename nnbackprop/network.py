@@ -146,6 +146,23 @@ def ssr_and_gradient(theta, x, observed, activation="softplus"):
     return ssr, pack(dw_in, db_in, dw_out, db_out)
 
 
+def jacobian(theta, x, activation="softplus"):
+    """dpredicted/dtheta for every sample: shape (n, P) for ``theta`` of shape (P,).
+
+    The chain-rule factors of :func:`ssr_and_gradient` without dSSR/dpredicted, so
+    ``gradient = -2 * residual @ jacobian``.  Row k, column by column::
+
+        dpredicted/dw_i     = w_(H+i) * dy_i/dx_i * input    (input weights)
+        dpredicted/db_i     = w_(H+i) * dy_i/dx_i * 1        (hidden biases)
+        dpredicted/dw_(H+i) = y_i                            (output weights)
+        dpredicted/db_(H+1) = 1                              (output bias)
+    """
+    _, a, da = hidden_layer(theta, x, activation)
+    _, _, w_out, _ = unpack(theta)
+    dz = w_out * da  # dpredicted/dy * dy/dx, (n, H)
+    return pack(x[:, None] * dz, dz, a, np.ones(len(x)))
+
+
 class Objective(Kernel):
     """SSR and its gradient over one fixed dataset: the hot path of training.
 

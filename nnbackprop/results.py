@@ -208,8 +208,13 @@ def _key(mapping: dict, key: str, kind, path: str, dotted: str | None = None):
 # --- a training run as a document ----------------------------------------------------
 
 
-def document(config, state, data: dict, extra: dict | None = None) -> dict:
-    """The result of a run: the best start's parameters and history, and what reproduces it."""
+def document(config, state, data: dict, extra: dict | None = None, verdict=None) -> dict:
+    """The result of a run: the best start's parameters and history, and what reproduces it.
+
+    ``verdict`` (an :class:`~nnbackprop.optimizers.Verdict` at the final parameters) gives
+    ``gradient_norm``, ``gradient_cosine`` and ``converged``; without one (a checkpoint
+    taken mid-run) they are null and ``converged`` is false.
+    """
     from . import __version__
 
     hidden = config.model.hidden
@@ -223,6 +228,12 @@ def document(config, state, data: dict, extra: dict | None = None) -> dict:
         "final_loss": finite_or_none(history[-1]),
         "epochs": int(state.epochs[r]),
         "stop_reason": state.reasons[r],
+        "optimizer": config.training.optimizer,
+        "passes": int(state.passes[r]),
+        "gradient_norm": None,
+        "gradient_cosine": None,
+        "converged": False,
+        **(verdict.to_dict() if verdict is not None else {}),
         "best_epoch": int(state.best_epoch[r]),
         "best_loss": finite_or_none(state.best_loss[r]),
         "best_params": named(state.best_theta[r], hidden),
@@ -237,6 +248,7 @@ def document(config, state, data: dict, extra: dict | None = None) -> dict:
                 "final_loss": finite_or_none(state.losses[e][i]),
                 "epochs": int(e),
                 "stop_reason": state.reasons[i],
+                "passes": int(state.passes[i]),
                 "initial_params": named(state.initial[i], hidden),
                 "params": named(state.theta[i], hidden),
             }

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import optimizers
 from .network import Objective, param_names
 
 DIVERGENCE_FACTOR = 1e6  # a loss above this multiple of the starting loss has diverged
@@ -19,10 +20,17 @@ DIVERGENCE_FACTOR = 1e6  # a loss above this multiple of the starting loss has d
 
 @dataclass
 class Settings:
-    learning_rate: float
+    learning_rate: float | str  # a fixed rate, or "auto" (a step size found from the data)
     max_epochs: int
     min_step_size: float
     trainable: np.ndarray  # (P,) bool: which parameters step
+    optimizer: str = "gd"  # "gd" or "lm"
+    gradient_tolerance: float = optimizers.GRADIENT_TOLERANCE
+
+    @property
+    def fixed_rate(self) -> bool:
+        """Plain gradient descent at a fixed rate: the article's, number for number."""
+        return self.optimizer == "gd" and self.learning_rate != "auto"
 
 
 @dataclass
@@ -37,13 +45,14 @@ class State:
     best_theta: np.ndarray  # (R, P)
     best_loss: np.ndarray  # (R,)
     best_epoch: np.ndarray  # (R,) int
+    passes: np.ndarray  # (R,) int: passes over the data this run made
 
     @classmethod
     def start(cls, theta) -> State:
         theta = np.atleast_2d(np.array(theta, dtype=np.float64))
         r = theta.shape[0]
-        nan = np.full(r, np.nan)
-        return cls(theta, theta.copy(), [], np.zeros(r, int), [None] * r, theta.copy(), nan, np.zeros(r, int))
+        nan, zeros = np.full(r, np.nan), np.zeros(r, int)
+        return cls(theta, theta.copy(), [], zeros.copy(), [None] * r, theta.copy(), nan, zeros.copy(), zeros.copy())
 
     def history(self, r: int = 0) -> list[float]:
         """Start r's SSR after each of its epochs: epochs[r] + 1 values."""
@@ -90,7 +99,20 @@ def train(objective: Objective, state: State, settings: Settings, on_epoch=None,
     parameters stop being finite or its loss grows past ``DIVERGENCE_FACTOR`` times its
     starting loss ("diverged": the last good parameters are kept), or at ``max_epochs``.
     ``on_epoch(state)`` is called every ``every`` epochs; ``interrupt.signal`` stops all.
+
+    With ``settings.optimizer == "lm"`` or ``learning_rate == "auto"`` the steps come from
+    :mod:`nnbackprop.optimizers` instead, one start after another.
     """
+    if not settings.fixed_rate:
+        return _train_each(objective, state, settings, on_epoch, every, interrupt or Interrupt())
+    first = int(state.epochs.max(initial=0))
+    try:
+        return _train_fixed(objective, state, settings, on_epoch, every, interrupt)
+    finally:
+        state.passes += state.epochs - first + 1
+
+
+def _train_fixed(objective, state, settings, on_epoch, every, interrupt):
     theta = state.theta
     rate = settings.learning_rate * settings.trainable.astype(np.float64)
     active = np.array([reason is None for reason in state.reasons])
@@ -269,3 +291,56 @@ class _Steps:
 def _finite(row) -> bool:
     """Whether every parameter in ``row`` is finite, when their sum was not: a closer look."""
     return bool(np.isfinite(row).all())
+
+
+def _train_each(objective, state, settings, on_epoch, every, interrupt):
+    """Train every start with ``lm`` or ``auto``, one after another, into ``state``."""
+    x, observed, activation = objective.x, objective.observed, objective.activation
+    alone = len(state.reasons) == 1
+    tracks = []
+    for r in range(len(state.reasons)):
+        track = optimizers.Track(
+            state.theta[r].copy(),
+            state.history(r) if state.losses else [],
+            int(state.epochs[r]),
+            float(state.best_loss[r]),
+            state.best_theta[r].copy(),
+            int(state.best_epoch[r]),
+        )
+        if not track.losses:
+            with np.errstate(all="ignore"):
+                loss = float(objective(track.theta[None])[0][0])
+            track.losses, track.best_loss = [loss], loss
+        tracks.append(track)
+
+        def call_back(track, r=r):
+            if alone and on_epoch is not None and every and track.epoch % every == 0:
+                _sync(state, tracks)
+                on_epoch(state)
+
+        if state.reasons[r] is None:
+            if settings.optimizer == "lm":
+                optimizers.levenberg_marquardt(track, x, observed, activation, settings, interrupt, call_back)
+            else:
+                optimizers.auto_descent(track, objective, x, observed, activation, settings, interrupt, call_back)
+        else:
+            track.reason = state.reasons[r]
+    _sync(state, tracks)
+    return state
+
+
+def _sync(state, tracks):
+    """Write the tracks so far into ``state``: the losses padded with each start's last."""
+    longest = max(len(track.losses) for track in tracks)
+    padded = [track.losses + track.losses[-1:] * (longest - len(track.losses)) for track in tracks]
+    r = len(state.reasons)
+    padded += [[np.nan] * longest] * (r - len(tracks))
+    state.losses = list(np.array(padded, dtype=np.float64).T.copy())
+    for i, track in enumerate(tracks):
+        state.theta[i], state.epochs[i], state.reasons[i] = track.theta, track.epoch, track.reason
+        state.best_theta[i], state.best_loss[i], state.best_epoch[i] = (
+            track.best_theta,
+            track.best_loss,
+            track.best_epoch,
+        )
+        state.passes[i] = track.passes

@@ -48,6 +48,22 @@ def loop_ssr_and_gradient(params: dict, xs, observed, activation="softplus"):
     return ssr, grad
 
 
+def loop_jacobian(params: dict, xs, activation="softplus"):
+    """dpredicted/d(each parameter) for each sample by a plain loop: a list of dicts keyed by name."""
+    f, df = LOOP_ACTIVATIONS[activation]
+    hidden = (len(params) - 1) // 3
+    rows = []
+    for x in xs:
+        row = {f"b{hidden + 1}": 1.0}
+        for i in range(1, hidden + 1):
+            z = x * params[f"w{i}"] + params[f"b{i}"]
+            row[f"w{hidden + i}"] = f(z)
+            row[f"w{i}"] = params[f"w{hidden + i}"] * df(z) * x
+            row[f"b{i}"] = params[f"w{hidden + i}"] * df(z)
+        rows.append(row)
+    return rows
+
+
 @pytest.fixture
 def write_config(tmp_path):
     """Write a config (YAML text) and the dosage CSV into tmp_path; return the config's path."""

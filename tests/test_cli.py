@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -195,7 +196,13 @@ def test_divergence_writes_strict_json_and_exits_3(write_config, tmp_path):
     out = tmp_path / "d.json"
     result = invoke("train", "-c", config, "--lr", "50", "--out", out)
     assert result.exit_code == 3
-    assert "diverged" in result.stderr and "smaller learning rate" in result.stderr
+    assert "diverged" in result.stderr
+    proposed = re.search(
+        r"try learning_rate: ([0-9.e-]+) \(stable at the start, now 50\), or learning_rate: auto", result.stderr
+    )
+    assert proposed, result.stderr
+    stable = invoke("train", "-c", config, "--lr", proposed[1], "--out", "-", "-q")
+    assert stable.exit_code == 0  # the proposed rate, from the data, does not diverge
     doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert doc["stop_reason"] == "diverged"
     assert all(isinstance(v, float) for v in doc["params"].values())
@@ -220,8 +227,31 @@ def test_require_convergence_exits_5_when_max_epochs_stops_training(write_config
     stopped = invoke("train", "-c", config, "--out", "-", "--epochs", "10", "--require-convergence")
     assert stopped.exit_code == 5 and "not converged" in stopped.stderr
     assert json.loads(stopped.stdout)["stop_reason"] == "max_epochs"  # the result is still written
-    converged = invoke("train", "-c", config, "--out", "-", "--require-convergence")
+    converged = invoke("train", "-c", config, "--out", "-", "--require-convergence", "--set", "training.optimizer=lm")
     assert converged.exit_code == 0
+    assert json.loads(converged.stdout)["converged"] is True
+
+
+def test_require_convergence_exits_5_when_small_steps_stop_a_run_with_a_large_gradient(write_config):
+    config = write_config(STATQUEST_CONFIG)  # a tiny fixed rate: small steps, large gradient
+    stalled = invoke(
+        "train",
+        "-c",
+        config,
+        "--out",
+        "-",
+        "--lr",
+        "0.0001",
+        "--set",
+        "training.min_step_size=0.001",
+        "--require-convergence",
+    )
+    doc = json.loads(stalled.stdout)
+    assert doc["stop_reason"] == "min_step_size"
+    assert doc["converged"] is False
+    assert stalled.exit_code == 5
+    assert "not converged: the gradient is still large" in stalled.stderr
+    assert "try optimizer: lm or learning_rate: auto" in stalled.stderr
 
 
 def test_dry_run_checks_and_prints_the_resolved_config_and_writes_nothing(write_config, tmp_path):

@@ -23,10 +23,11 @@ def test_defaults(write_config):
     config = load(str(write_config("data: {path: data.csv}\n")))
     assert config.init.seed == 0
     assert (config.training.learning_rate, config.training.max_epochs, config.training.min_step_size) == (
-        0.1,
+        "auto",
         1000,
         0.001,
     )
+    assert config.training.optimizer == "gd"
     assert config.training.trainable is None and config.training.restarts == 1
     assert config.data.input is None and config.data.target is None
 
@@ -95,7 +96,7 @@ def test_a_column_named_like_a_yaml_boolean_stays_a_string(write_config):
         ("data: {path: data.csv}\nmodel: 3\n", r"config.yaml:2: model: must be a mapping, got '3'"),
         (
             "data: {path: data.csv}\ntraining:\n  learning_rate: 0\n",
-            r"config.yaml:3: training.learning_rate: must be greater than 0, got 0",
+            r"config.yaml:3: training.learning_rate: must be greater than 0 or auto, got 0",
         ),
         (
             "data: {path: data.csv}\ntraining: {learning_rate: .inf}\n",

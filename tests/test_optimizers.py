@@ -1,0 +1,240 @@
+"""Levenberg-Marquardt, gradient descent with an automatic step, and the convergence test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import STATQUEST_START, loop_jacobian
+
+from nnbackprop.network import ACTIVATIONS, Objective, forward, jacobian, param_names, ssr_and_gradient
+from nnbackprop.optimizers import gradient_cosine, normal_equations, proposed_rate, spread, verdict
+from nnbackprop.training import Interrupt, Settings, State, initial_theta, train
+
+DOSAGE_X = np.array([0.0, 0.5, 1.0])
+DOSAGE_Y = np.array([0.0, 1.0, 0.0])
+
+
+def random_problem(seed, hidden, n=9):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=3 * hidden + 1), rng.uniform(-2, 2, size=n), rng.normal(size=n)
+
+
+def settings(hidden, optimizer="lm", rate="auto", max_epochs=200, min_step=1e-10, trainable=None):
+    mask = np.ones(3 * hidden + 1, bool) if trainable is None else np.asarray(trainable)
+    return Settings(rate, max_epochs, min_step, mask, optimizer)
+
+
+def run(theta, x, y, how, activation="softplus"):
+    state = State.start(theta)
+    return train(Objective(x, y, activation), state, how)
+
+
+# --- the Jacobian ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("hidden", [1, 2, 3, 5])
+def test_jacobian_equals_the_per_sample_loop(activation, hidden):
+    theta, x, _ = random_problem(hidden, hidden)
+    names = param_names(hidden)
+    rows = loop_jacobian(dict(zip(names, theta.tolist())), x.tolist(), activation)
+    expected = np.array([[row[name] for name in names] for row in rows])
+    np.testing.assert_allclose(jacobian(theta, x, activation), expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("activation", ["softplus", "sigmoid", "tanh"])
+@pytest.mark.parametrize("hidden", [1, 2, 4])
+def test_jacobian_matches_central_finite_differences(activation, hidden):
+    theta, x, _ = random_problem(10 + hidden, hidden)
+    eps = 1e-6
+    numeric = np.empty((len(x), len(theta)))
+    for k in range(len(theta)):
+        up, down = theta.copy(), theta.copy()
+        up[k] += eps
+        down[k] -= eps
+        numeric[:, k] = (forward(up, x, activation) - forward(down, x, activation)) / (2 * eps)
+    np.testing.assert_allclose(jacobian(theta, x, activation), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_relu_jacobian_at_a_kink_takes_slope_zero():
+    theta = np.array([1.0, 0.0, 2.0, 0.0])  # H = 1: z = x, so z = 0 at x = 0
+    jac = jacobian(theta, np.array([0.0, 1.0]), "relu")
+    assert jac[0, 1] == 0.0  # dpredicted/db1 = w2 * slope(0) = 0
+    assert jac[1, 1] == 2.0
+
+
+@pytest.mark.parametrize("hidden", [1, 3])
+def test_gradient_is_minus_two_residuals_times_the_jacobian(hidden):
+    theta, x, y = random_problem(20 + hidden, hidden)
+    _, grad = ssr_and_gradient(theta, x, y)
+    residual = y - forward(theta, x)
+    np.testing.assert_allclose(-2 * residual @ jacobian(theta, x), grad, rtol=1e-12, atol=1e-12)
+
+
+def test_normal_equations_sum_blocks_to_the_dense_products(monkeypatch):
+    theta, x, y = random_problem(3, 2, n=50)
+    jac, residual = jacobian(theta, x), y - forward(theta, x)
+    monkeypatch.setattr("nnbackprop.optimizers.BLOCK_CELLS", 7 * 8)  # blocks of 8 rows
+    columns = np.array([0, 2, 5])
+    ssr, jtj, jtr = normal_equations(theta, x, y, "softplus", columns)
+    assert ssr == pytest.approx(residual @ residual, rel=1e-12)
+    np.testing.assert_allclose(jtj, jac[:, columns].T @ jac[:, columns], rtol=1e-12)
+    np.testing.assert_allclose(jtr, jac[:, columns].T @ residual, rtol=1e-12)
+
+
+# --- Levenberg-Marquardt -----------------------------------------------------------------
+
+
+def test_lm_iterations_are_the_damped_dense_solve_written_out():
+    theta = np.array(list(STATQUEST_START.values()))
+    out = run(theta, DOSAGE_X, DOSAGE_Y, settings(2, max_epochs=6))
+    # Written out: solve (JᵀJ + λI) δ = Jᵀr; take θ + δ when it lowers the SSR and ease λ by the
+    # gain ratio ρ (λ *= max(1/3, 1 - (2ρ - 1)³)), else refuse it and grow λ (x2, x4, ...).
+    jac, residual = jacobian(theta, DOSAGE_X), DOSAGE_Y - forward(theta, DOSAGE_X)
+    damping, grow, expected, refused = 1e-3 * np.max(np.sum(jac * jac, axis=0)), 2.0, [residual @ residual], 0
+    for _ in range(6):
+        delta = np.linalg.solve(jac.T @ jac + damping * np.eye(7), jac.T @ residual)
+        trial = theta + delta
+        t_residual = DOSAGE_Y - forward(trial, DOSAGE_X)
+        if t_residual @ t_residual < residual @ residual:
+            promised = delta @ (damping * delta + jac.T @ residual)
+            gain = (residual @ residual - t_residual @ t_residual) / promised
+            damping *= max(1 / 3, 1 - (2 * gain - 1) ** 3)
+            grow = 2.0
+            theta, residual, jac = trial, t_residual, jacobian(trial, DOSAGE_X)
+        else:
+            damping, grow, refused = damping * grow, grow * 2, refused + 1
+        expected.append(residual @ residual)
+    assert refused >= 1  # the start's first step is refused: both branches are checked
+    np.testing.assert_allclose(out.theta[0], theta, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.history(0), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lm_fits_the_dosage_data_exactly_from_every_seeded_start(seed):
+    theta = initial_theta(2, seed, {}, 1)
+    out = run(theta, DOSAGE_X, DOSAGE_Y, settings(2, max_epochs=100, min_step=1e-3))
+    assert out.reasons[0] == "converged"
+    assert out.losses[out.epochs[0]][0] <= 1e-6
+
+
+def test_lm_losses_never_rise():
+    theta, x, y = random_problem(4, 3, n=40)
+    out = run(theta, x, y, settings(3, max_epochs=100))
+    history = out.history(0)
+    assert all(b <= a for a, b in zip(history, history[1:]))
+
+
+def test_lm_trains_only_the_trainable_parameters():
+    theta = np.array(list(STATQUEST_START.values()))
+    mask = [False] * 4 + [True] * 3  # w3, w4, b3: a linear least-squares problem
+    out = run(theta, DOSAGE_X, DOSAGE_Y, settings(2, max_epochs=50, trainable=mask))
+    np.testing.assert_array_equal(out.theta[0][:4], theta[:4])
+    jac = jacobian(theta, DOSAGE_X)[:, 4:]
+    target = DOSAGE_Y - forward(theta, DOSAGE_X) + jac @ theta[4:]
+    best, *_ = np.linalg.lstsq(jac, target, rcond=None)
+    np.testing.assert_allclose(out.theta[0][4:], best, rtol=1e-3)
+    assert out.reasons[0] == "converged"
+
+
+# --- gd with learning_rate: auto -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_auto_never_rises_above_the_worst_of_its_last_ten_epochs(seed):
+    theta, x, y = random_problem(30 + seed, 3, n=60)
+    out = run(theta, x, y, settings(3, "gd", max_epochs=300))
+    history = out.history(0)
+    assert len(history) > 20
+    for k in range(1, len(history)):
+        assert history[k] <= max(history[max(0, k - 10) : k])
+
+
+def test_auto_fits_the_dosage_data():
+    out = run(initial_theta(2, 0, {}, 1), DOSAGE_X, DOSAGE_Y, settings(2, "gd", max_epochs=20000, min_step=1e-3))
+    assert out.reasons[0] == "converged"
+    assert out.best_loss[0] <= 1e-6
+
+
+def test_a_fixed_rate_is_exactly_the_article_gradient_descent():
+    theta = np.array(list(STATQUEST_START.values()))
+    out = run(theta, DOSAGE_X, DOSAGE_Y, settings(2, "gd", rate=0.01, max_epochs=1))
+    _, grad = ssr_and_gradient(theta, DOSAGE_X, DOSAGE_Y)
+    np.testing.assert_allclose(out.theta[0], theta - grad * 0.01, rtol=1e-15, atol=1e-17)
+
+
+# --- the verdict -------------------------------------------------------------------------
+
+
+def test_gradient_cosine_is_scale_free():
+    theta, x, y = random_problem(5, 2, n=30)
+    mask = np.ones(7, bool)
+    base = verdict(theta, x, y, "softplus", mask)
+    doubled = verdict(theta, np.tile(x, 2), np.tile(y, 2), "softplus", mask)  # the same data twice
+    assert doubled.gradient_cosine == pytest.approx(base.gradient_cosine, rel=1e-12)
+    assert doubled.gradient_norm == pytest.approx(2 * base.gradient_norm, rel=1e-12)
+    scaled = theta.copy()
+    scaled[4:] *= 1000.0  # y in other units: the output layer scales with it
+    units = verdict(scaled, x, 1000.0 * y, "softplus", mask)
+    assert units.gradient_cosine == pytest.approx(base.gradient_cosine, rel=1e-9)
+
+
+def test_gradient_cosine_is_zero_at_a_least_squares_solution_and_at_most_one():
+    assert gradient_cosine(4.0, np.array([1.0, 0.0]), np.array([0.0, 0.0])) == 0.0
+    assert gradient_cosine(1e-300, np.array([1e-300]), np.array([1.0])) == 1.0
+
+
+def test_an_exact_fit_counts_as_converged():
+    out = run(initial_theta(2, 1, {}, 1), DOSAGE_X, DOSAGE_Y, settings(2, max_epochs=100))
+    v = verdict(out.theta[0], DOSAGE_X, DOSAGE_Y, "softplus", np.ones(7, bool))
+    assert v.converged is True
+    assert out.losses[-1][0] <= 1e-8 * spread(DOSAGE_Y)
+
+
+def test_a_stalled_start_is_not_converged():
+    theta = np.array(list(STATQUEST_START.values()))
+    out = run(theta, DOSAGE_X, DOSAGE_Y, settings(2, "gd", rate=1e-4, max_epochs=1000, min_step=1e-3))
+    assert out.reasons[0] == "min_step_size"
+    assert verdict(out.theta[0], DOSAGE_X, DOSAGE_Y, "softplus", np.ones(7, bool)).converged is False
+
+
+def test_proposed_rate_is_stable_where_ten_times_it_is_not():
+    theta = np.array(list(STATQUEST_START.values()))
+    rate = proposed_rate(theta, DOSAGE_X, DOSAGE_Y, "softplus", np.ones(7, bool))
+    jac = jacobian(theta, DOSAGE_X)
+    assert rate == pytest.approx(1 / (2 * np.linalg.eigvalsh(jac.T @ jac)[-1]), rel=1e-12)
+
+
+# --- restarts and the result -------------------------------------------------------------
+
+
+def test_lm_restarts_each_equal_the_same_start_trained_alone():
+    starts = initial_theta(2, 3, {}, 3)
+    together = run(starts, DOSAGE_X, DOSAGE_Y, settings(2, max_epochs=50))
+    for r in range(3):
+        alone = run(starts[r : r + 1], DOSAGE_X, DOSAGE_Y, settings(2, max_epochs=50))
+        np.testing.assert_array_equal(together.theta[r], alone.theta[0])
+        assert together.history(r) == alone.history(0)
+
+
+def test_lm_stops_when_interrupted():
+    interrupt = Interrupt(signal=2)
+    state = State.start(initial_theta(2, 0, {}, 1))
+    train(Objective(DOSAGE_X, DOSAGE_Y), state, settings(2), interrupt=interrupt)
+    assert state.reasons[0] == "interrupted"
+    assert state.epochs[0] == 0
+
+
+def test_the_result_file_carries_the_verdict(write_config):
+    from conftest import STATQUEST_CONFIG
+    from test_cli import invoke
+
+    config = write_config(STATQUEST_CONFIG)
+    result = invoke("train", "-c", config, "--set", "training.optimizer=lm", "--out", "-", "-q")
+    doc = json.loads(result.stdout)
+    assert doc["optimizer"] == "lm"
+    assert doc["converged"] is True
+    assert doc["passes"] == doc["epochs"] + 1
+    assert doc["gradient_norm"] < 1e-3
