@@ -21,6 +21,9 @@ format: $(READY)
 
 bench: $(READY)
 	$(BIN)/python benchmarks/bench.py --out runs/bench.md
+	$(BIN)/python -c 'import scipy, sklearn' 2>/dev/null || $(BIN)/python -m pip install --quiet scipy scikit-learn \
+		|| echo 'no scipy/scikit-learn: the fit suite leaves its anchors out'
+	$(BIN)/python benchmarks/fit_suite.py --out runs/fit.md
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -17,8 +17,7 @@ import numpy as np
 from . import config as config_mod
 from . import data as data_mod
 from . import explain as explain_mod
-from . import results
-from . import optimizers
+from . import optimizers, results
 from .network import Objective, param_names
 from .progress import Progress
 from .terminal import EXIT_DIVERGED, EXIT_NOT_CONVERGED, FILE_PATH, InputError, check_fits, say, trainable_mask
