@@ -47,7 +47,9 @@ from .training import train as run_training
 @click.option("--epochs", metavar="N", help="Shorthand for --set training.max_epochs=N.")
 @click.option("--seed", metavar="N", help="Start from random weights drawn with seed N (replaces the config's init).")
 @click.option("--dry-run", is_flag=True, help="Check the config and data, print the resolved config, write nothing.")
-@click.option("--require-convergence", is_flag=True, help="Exit 5 when training stops at max_epochs.")
+@click.option(
+    "--require-convergence", is_flag=True, help="Exit 5 unless the run converged (see the result's converged)."
+)
 @click.option("--init-params", metavar="RESULT", type=FILE_PATH, help="Start a new run from another run's params.")
 @click.option("--resume", metavar="RESULT", type=FILE_PATH, help="Carry on an interrupted or finished run.")
 @click.option(

@@ -17,7 +17,7 @@ EXIT_CODES = {
     "(one 'Error:' line on stderr)",
     3: "training diverged (the result is still written, with the last finite parameters)",
     4: "gradcheck: an analytic gradient disagrees with the finite difference",
-    5: "--require-convergence: training stopped at max_epochs without converging",
+    5: "--require-convergence: the run did not converge (converged is false in the result)",
     130: "interrupted by Ctrl-C (SIGINT); the result so far is written",
     143: "terminated (SIGTERM); the result so far is written",
 }
