@@ -238,3 +238,23 @@ def test_the_result_file_carries_the_verdict(write_config):
     assert doc["converged"] is True
     assert doc["passes"] == doc["epochs"] + 1
     assert doc["gradient_norm"] < 1e-3
+
+
+@pytest.mark.parametrize("how", [["--set", "training.optimizer=lm"], ["--lr", "auto"]])
+def test_history_csv_steps_are_the_steps_taken(write_config, tmp_path, how):
+    from conftest import STATQUEST_CONFIG
+    from test_cli import invoke
+
+    config = write_config(STATQUEST_CONFIG)
+    history = tmp_path / "h.csv"
+    result = invoke("train", "-c", config, *how, "--epochs", "40", "--history-csv", history, "--out", "-", "-q")
+    doc = json.loads(result.stdout)
+    rows = history.read_text().splitlines()
+    header = rows[0].split(",")
+    table = [[float(v) if v else np.nan for v in row.split(",")] for row in rows[1:]]
+    assert len(table) == doc["epochs"] + 1
+    assert [row[1] for row in table] == doc["loss_history"]
+    w1, step_w1 = header.index("w1"), header.index("step_w1")
+    for before, after in zip(table, table[1:]):
+        assert before[step_w1] == pytest.approx(before[w1] - after[w1], rel=1e-12, abs=1e-15)
+    assert np.isnan(table[-1][step_w1])  # no step after the last epoch
