@@ -298,7 +298,7 @@ def _json_safe(value):
 @click.command()
 @_network_options
 def explain(config_path, params_path, overrides, fmt):
-    """Show one epoch of gradient descent, factor by factor.
+    """Show one epoch of gradient descent (or one lm step), factor by factor.
 
     At the config's starting parameters (or a result's --params): the SSR; then for
     every parameter its chain of derivatives in the article's words (dSSR/dpredicted *
@@ -307,15 +307,33 @@ def explain(config_path, params_path, overrides, fmt):
     rate) and the new value. Parameters not in training.trainable are shown frozen:
     step size 0.
 
+    With learning_rate: auto, the same epoch at the rate auto tries first, 1 / the
+    largest curvature 2·JᵀJ at these parameters, and whether auto's line search takes
+    the step.
+
+    With optimizer: lm, Levenberg-Marquardt's first step: for every parameter its column
+    of J = dpredicted/dθ (the chain without dSSR/dpredicted, e.g. dpredicted/dw1 =
+    w3 * sigmoid(x1) * input), per sample, beside the residual r = observed - predicted;
+    its JᵀJ diagonal entry and Jᵀr; then the damping λ = 0.001 * the largest diagonal
+    entry, δ solving (JᵀJ + λ·I) δ = Jᵀr over the trainable parameters (frozen ones: δ
+    = 0), each new value = old + δ, and the SSR after the step (lm refuses a step that
+    does not lower it).
+
     \b
     Examples:
       nnbackprop explain --config configs/lesson1-main-ideas.yaml
       nnbackprop explain -c configs/dosage.yaml --params runs/dosage.json
       nnbackprop explain -c configs/dosage.yaml -f json | jq .parameters.w1.per_sample
+      nnbackprop explain -c configs/dosage.yaml --set training.learning_rate=auto
+      nnbackprop explain -c configs/dosage.yaml --set training.optimizer=lm
     """
     config, x, y, theta, trainable = _network_at(config_path, overrides, params_path)
+    t, activation = config.training, config.model.activation
     with np.errstate(over="ignore", invalid="ignore"):
-        report = explain_mod.explain(theta, x, y, config.model.activation, config.training.learning_rate, trainable)
+        if t.optimizer == "lm":
+            report = explain_mod.explain_lm(theta, x, y, activation, trainable, t.gradient_tolerance)
+        else:
+            report = explain_mod.explain(theta, x, y, activation, t.learning_rate, trainable, t.gradient_tolerance)
     if fmt == "json":
         click.echo(results.dumps(_json_safe(report)), nl=False)
     else:

@@ -35,6 +35,7 @@ BLOCK_CELLS = 2**20  # rows x parameters of the Jacobian held at once
 ARMIJO = 1e-4  # auto: a step must win this share of the decrease its slope promises
 MEMORY = 10  # auto: a step may rise above the last loss, never above the worst of this many
 STALLED = 1e-12  # auto: no decrease at a step this small (relative to the parameters): min_step_size
+INITIAL_DAMPING = 1e-3  # lm: the first λ, this share of the largest diagonal entry of JᵀJ
 
 
 # --- passes over the data -------------------------------------------------------------
@@ -131,6 +132,16 @@ def proposed_rate(theta, x, observed, activation, trainable) -> float | None:
     return 1.0 / curvature if math.isfinite(curvature) and curvature > 0 else None
 
 
+def first_damping(jtj) -> float:
+    """lm's first λ: ``INITIAL_DAMPING`` of JᵀJ's largest diagonal entry (of 1e-12 for a J of zeros)."""
+    return INITIAL_DAMPING * max(float(np.diag(jtj).max(initial=0.0)), 1e-12)
+
+
+def first_rate(theta, x, observed, activation, trainable, proposed=None) -> float:
+    """auto's first trial rate: :func:`proposed_rate` (or the one given), or 1e-3 where there is none."""
+    return proposed or proposed_rate(theta, x, observed, activation, trainable) or 1e-3
+
+
 # --- one start ------------------------------------------------------------------------
 
 
@@ -173,7 +184,7 @@ def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_
     if not (math.isfinite(ssr) and np.isfinite(jtj).all()):
         track.reason = "diverged"
         return track
-    damping, grow = 1e-3 * max(float(np.diag(jtj).max(initial=0.0)), 1e-12), 2.0
+    damping, grow = first_damping(jtj), 2.0
     eye = np.eye(len(columns))
     while track.reason is None:
         if is_converged(ssr, np.diag(jtj), jtr, scale, tolerance):
@@ -232,7 +243,7 @@ def auto_descent(track, objective, x, observed, activation, settings, interrupt,
     if not (math.isfinite(loss) and np.isfinite(grad).all()):
         track.reason = "diverged"
         return track
-    rate = proposed_rate(theta, x, observed, activation, settings.trainable) or 1e-3
+    rate = first_rate(theta, x, observed, activation, settings.trainable)
     track.passes += 1
     norms2, since = None, 0  # the Jacobian's column norms, for the convergence test
     while track.reason is None:

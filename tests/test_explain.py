@@ -14,9 +14,18 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbackprop import network, results
+from nnbackprop import network, optimizers, results
 from nnbackprop.cli import cli
-from nnbackprop.explain import Recorder, decompose, explain, history_table, local_derivative_name, to_text
+from nnbackprop.explain import (
+    Recorder,
+    chains,
+    decompose,
+    explain,
+    explain_lm,
+    history_table,
+    local_derivative_name,
+    to_text,
+)
 from nnbackprop.gradcheck import check, kinks, numeric_gradient
 from nnbackprop.training import Settings, State, train
 
@@ -201,6 +210,177 @@ def test_explain_gradient_is_network_gradient_for_any_parameters(hidden, activat
     _, gradient = network.ssr_and_gradient(theta, x, observed, activation)
     got = [p["gradient"] for p in report["parameters"].values()]
     np.testing.assert_allclose(got, gradient, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(gradient).max()))
+
+
+# --- explain for optimizer: lm and learning_rate: auto -----------------------------------
+
+FROZEN_BUT_B3 = np.array([False] * 6 + [True])
+SOME_FROZEN = np.array([True, False, True, False, True, False, True])
+
+
+def dense_lm_step(theta, x, observed, activation, trainable):
+    """Levenberg-Marquardt's first step written out: J, JᵀJ + λI, np.linalg.solve."""
+    jac = network.jacobian(theta, x, activation)
+    residual = observed - network.forward(theta, x, activation)
+    cols = np.flatnonzero(trainable)
+    a = jac[:, cols].T @ jac[:, cols]
+    damping = 1e-3 * np.diag(a).max()
+    delta = np.zeros(len(theta))
+    delta[cols] = np.linalg.solve(a + damping * np.eye(len(cols)), jac[:, cols].T @ residual)
+    return jac, residual, damping, delta
+
+
+def one_epoch(theta, x, observed, activation, trainable, optimizer, rate):
+    state = State.start(theta)
+    train(network.Objective(x, observed, activation), state, Settings(rate, 1, 0.0, trainable, optimizer))
+    return state
+
+
+@pytest.mark.parametrize("activation", list(network.ACTIVATIONS))
+@pytest.mark.parametrize("hidden", [1, 2, 4])
+def test_lm_ledger_columns_are_the_jacobian(activation, hidden):
+    theta, x, observed = random_problem(20 + hidden, hidden, n=5)
+    report = explain_lm(theta, x, observed, activation)
+    jac = network.jacobian(theta, x, activation)
+    _, gradient_chains = chains(theta, x, observed, activation)
+    assert list(report["parameters"]) == network.param_names(hidden)
+    for j, (name, p) in enumerate(report["parameters"].items()):
+        assert p["chain"] == [factor for factor, _, _ in gradient_chains[name][1:]]  # without dSSR/dpredicted
+        assert "dSSR/dpredicted" not in p["chain"]
+        products = [sample["product"] for sample in p["per_sample"]]
+        np.testing.assert_allclose(products, jac[:, j], rtol=1e-14, atol=1e-300, err_msg=name)
+        for sample in p["per_sample"]:
+            assert sample["product"] == pytest.approx(math.prod(sample["factors"]), rel=1e-14, abs=1e-300)
+        assert p["jtj_diagonal"] == pytest.approx(jac[:, j] @ jac[:, j], rel=1e-12)
+        residual = observed - network.forward(theta, x, activation)
+        assert p["jtr"] == pytest.approx(jac[:, j] @ residual, rel=1e-12, abs=1e-14)
+        assert [s["residual"] for s in p["per_sample"]] == pytest.approx(residual, rel=1e-15, abs=1e-15)
+
+
+@pytest.mark.parametrize("trainable", [None, SOME_FROZEN, FROZEN_BUT_B3], ids=["all", "some-frozen", "only-b3"])
+@pytest.mark.parametrize("activation", ["softplus", "tanh"])
+def test_lm_step_solves_the_damped_normal_equations(trainable, activation):
+    mask = np.ones(7, bool) if trainable is None else trainable
+    report = explain_lm(START, X, OBSERVED, activation, trainable)
+    jac, residual, damping, delta = dense_lm_step(START, X, OBSERVED, activation, mask)
+    assert report["damping"] == pytest.approx(damping, rel=1e-14)
+    assert report["system"]["parameters"] == [n for n, m in zip(network.param_names(2), mask, strict=True) if m]
+    cols = np.flatnonzero(mask)
+    np.testing.assert_allclose(report["system"]["jtj"], jac[:, cols].T @ jac[:, cols], rtol=1e-13, atol=1e-15)
+    params = list(report["parameters"].values())
+    np.testing.assert_allclose([p["delta"] for p in params], delta, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(report["system"]["delta"], delta[cols], rtol=1e-10, atol=1e-13)
+    for p, m in zip(params, mask, strict=True):
+        assert p["trainable"] == m
+        assert p["new_value"] == p["value"] + p["delta"]
+        if not m:
+            assert p["delta"] == 0 and p["new_value"] == p["value"]
+    new_theta = START + delta
+    after = network.forward(new_theta, X, activation)
+    assert report["new_loss"] == pytest.approx(float((OBSERVED - after) @ (OBSERVED - after)), rel=1e-10)
+    assert report["loss"] == pytest.approx(float(residual @ residual), rel=1e-14)
+    assert report["step_taken"] == (report["new_loss"] < report["loss"])
+
+
+@pytest.mark.parametrize(("trainable", "taken"), [(None, False), (FROZEN_BUT_B3, True)], ids=["refused", "taken"])
+def test_lm_ledger_is_lms_first_iteration(trainable, taken):
+    mask = np.ones(7, bool) if trainable is None else trainable
+    report = explain_lm(START, X, OBSERVED, "softplus", mask)
+    state = one_epoch(START, X, OBSERVED, "softplus", mask, "lm", "auto")
+    assert report["step_taken"] is taken
+    new = np.array([p["new_value"] for p in report["parameters"].values()])
+    if taken:  # lm moved to exactly the ledger's new values
+        np.testing.assert_allclose(state.theta[0], new, rtol=1e-12, atol=1e-15)
+        assert float(state.losses[1][0]) == pytest.approx(report["new_loss"], rel=1e-10)
+    else:  # refused: the parameters stay, the epoch repeats the SSR
+        np.testing.assert_array_equal(state.theta[0], START)
+        assert float(state.losses[1][0]) == float(state.losses[0][0])
+        assert not np.allclose(new, START)
+    text = to_text(report)
+    assert ("lm refuses this step" in text) is not taken
+
+
+def test_lm_text_walks_through_the_step():
+    report = explain_lm(START, X, OBSERVED, "softplus", SOME_FROZEN)
+    text = to_text(report)
+    w1, b1, w3 = (report["parameters"][n] for n in ("w1", "b1", "w3"))
+    assert text.startswith("One step of Levenberg-Marquardt: softplus network, 2 hidden neurons, 3 samples\n")
+    assert "  dpredicted/dw1 = dpredicted/dy1 * dy1/dx1 * dx1/dw1\n" in text
+    assert "                 = w3 * sigmoid(x1) * input\n" in text
+    assert "  dpredicted/dw3 = y1\n" in text
+    assert f"JᵀJ diagonal = sum of (dpredicted/dw3)^2 = {w3['jtj_diagonal']:.4f}" in text
+    assert f"Jᵀr = sum of dpredicted/dw1 * residual = {w1['jtr']:.4f}" in text
+    largest = max(report["parameters"][n]["jtj_diagonal"] for n in report["system"]["parameters"])
+    assert f"λ = 0.001 * the largest JᵀJ diagonal = 0.001 * {largest:.4f} = {report['damping']:.4f}" in text
+    assert "b1 = 0.0000  (frozen)" in text and "not in training.trainable" in text
+    assert f"new b1 = b1 = {b1['value']:.4f}  (frozen: δ = 0)" in text
+    delta = f"{w1['delta']:.4f}" if w1["delta"] >= 0 else f"({w1['delta']:.4f})"
+    assert f"new w1 = w1 + δ = 2.7400 + {delta} = {w1['new_value']:.4f}" in text
+    assert f"SSR {report['loss']:.4f} -> {report['new_loss']:.4f} after this step" in text
+    header = next(line for line in text.splitlines() if line.startswith("  JᵀJ + λ·I"))
+    assert header.split()[3:] == ["w1", "w2", "w3", "b3", "Jᵀr", "δ"]  # the trainable ones only
+    wide = explain_lm(*random_problem(1, 4), "softplus")
+    assert "(JᵀJ is 13 x 13: it is in -f json as system.jtj)" in to_text(wide)
+
+
+def test_lm_and_auto_say_when_they_would_stop_first():
+    state = State.start(START)
+    settings = Settings("auto", 200, 1e-12, np.ones(7, bool), "lm")
+    train(network.Objective(X, OBSERVED), state, settings)
+    assert state.reasons[0] == "converged"
+    at_fit = explain_lm(state.theta[0], X, OBSERVED, "softplus")
+    assert at_fit["converged"] and not explain_lm(START, X, OBSERVED, "softplus")["converged"]
+    assert "already pass the convergence test: lm stops here" in to_text(at_fit)
+    assert "convergence test" not in to_text(explain_lm(START, X, OBSERVED, "softplus"))
+    auto = explain(state.theta[0], X, OBSERVED, "softplus", "auto")
+    assert auto["auto"]["converged"] and "auto stops here" in to_text(auto)
+
+
+@pytest.mark.parametrize("trainable", [None, SOME_FROZEN], ids=["all", "some-frozen"])
+def test_auto_rate_is_one_over_the_largest_curvature(trainable):
+    mask = np.ones(7, bool) if trainable is None else trainable
+    jac = network.jacobian(START, X)[:, mask]
+    rate = 1 / (2 * np.linalg.eigvalsh(jac.T @ jac).max())
+    report = explain(START, X, OBSERVED, "softplus", "auto", trainable)
+    assert report["learning_rate"] == pytest.approx(rate, rel=1e-12)
+    assert report["auto"]["curvature"] == pytest.approx(1 / rate, rel=1e-12)
+    fixed = explain(START, X, OBSERVED, "softplus", report["learning_rate"], trainable)
+    assert "auto" not in fixed and "optimizer" not in fixed  # a fixed rate's report is as before
+    for name, p in report["parameters"].items():
+        assert p == fixed["parameters"][name]  # the gd ledger, at auto's rate
+        assert p["step_size"] == pytest.approx(p["gradient"] * rate if p["trainable"] else 0.0, rel=1e-12)
+    text = to_text(report)
+    assert text.startswith(
+        "One epoch of gradient descent: softplus network, 2 hidden neurons, 3 samples, learning rate auto\n"
+    )
+    assert f"learning rate auto: {rate:.4f}, 1 / the largest curvature 2·JᵀJ at these parameters" in text
+    assert "dSSR/dw1 = dSSR/dpredicted * dpredicted/dy1 * dy1/dx1 * dx1/dw1" in text
+
+
+def test_auto_ledger_is_autos_first_trial():
+    report = explain(START, X, OBSERVED, "softplus", "auto")
+    state = one_epoch(START, X, OBSERVED, "softplus", np.ones(7, bool), "gd", "auto")
+    assert report["auto"]["accepts_step"]
+    new = [p["new_value"] for p in report["parameters"].values()]
+    np.testing.assert_allclose(state.theta[0], new, rtol=1e-12, atol=1e-15)
+    assert "auto's line search takes this step" in to_text(report)
+    theta = np.array([0.77, -1.75, -0.54, 8.63])  # one neuron, where 2·JᵀJ's curvature alone overshoots
+    x, observed = np.array([-2.15, -2.03, 4.76, -1.66, 0.42]), np.array([1.69, 0.71, -2.02, -5.29, 0.77])
+    refused = explain(theta, x, observed, "softplus", "auto")
+    assert not refused["auto"]["accepts_step"]
+    assert refused["new_loss"] > refused["auto"]["ssr_at_most"]
+    assert "auto's line search refuses this step" in to_text(refused)
+    state = one_epoch(theta, x, observed, "softplus", np.ones(4, bool), "gd", "auto")
+    assert not np.allclose(state.theta[0], [p["new_value"] for p in refused["parameters"].values()])
+    assert float(state.losses[1][0]) <= refused["auto"]["ssr_at_most"]
+
+
+def test_auto_falls_back_where_there_is_no_curvature():
+    flat = np.array([1.0, 0.0, 0.0, 0.0])  # only b1 trains; its column, w2 * sigmoid(x1), is 0
+    report = explain(flat, X, OBSERVED, "softplus", "auto", np.array([False, True, False, False]))
+    assert report["auto"]["curvature"] is None
+    assert report["learning_rate"] == 1e-3
+    assert "learning rate auto: 0.0010, auto's fallback" in to_text(report)
 
 
 # --- decompose: flip, stretch, add ----------------------------------------------------
@@ -409,3 +589,39 @@ def test_help_has_examples(command):
     assert {"explain": "--format", "gradcheck": "--tolerance", "predict": "--decompose", "train": "--history-csv"}[
         command
     ] in result.stdout
+
+
+def test_explain_command_lm_shows_the_jacobian_ledger():
+    result = run("explain", "-c", DOSAGE, "--set", "training.optimizer=lm")
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("One step of Levenberg-Marquardt: softplus network, 2 hidden neurons, 3 samples\n")
+    for factor in ("dpredicted/dw1", "dpredicted/dy1", "dy1/dx1", "dx1/dw1", "dpredicted/db3", "JᵀJ + λ·I"):
+        assert factor in text, factor
+    assert "dSSR/dw" not in text and "dSSR/db" not in text  # no gradient chains
+    assert text == to_text(explain_lm(START, X, OBSERVED, "softplus"))
+    doc = json.loads(run("explain", "-c", DOSAGE, "--set", "training.optimizer=lm", "-f", "json").stdout)
+    _, _, damping, delta = dense_lm_step(START, X, OBSERVED, "softplus", np.ones(7, bool))
+    assert doc["optimizer"] == "lm" and doc["damping"] == pytest.approx(damping, rel=1e-14)
+    np.testing.assert_allclose([p["delta"] for p in doc["parameters"].values()], delta, rtol=1e-10)
+    assert doc["step_taken"] is False and "lm refuses this step" in text  # 1.8959 -> 11.1557
+
+
+def test_explain_command_auto_shows_the_rate():
+    result = run("explain", "-c", DOSAGE, "--set", "training.learning_rate=auto")
+    assert result.exit_code == 0, result.stderr
+    rate = optimizers.proposed_rate(START, X, OBSERVED, "softplus", np.ones(7, bool))
+    assert f"learning rate auto: {rate:.4f}, 1 / the largest curvature 2·JᵀJ at these parameters" in result.stdout
+    assert "dSSR/dw1 = dSSR/dpredicted * dpredicted/dy1 * dy1/dx1 * dx1/dw1" in result.stdout
+    doc = json.loads(run("explain", "-c", DOSAGE, "--set", "training.learning_rate=auto", "-f", "json").stdout)
+    assert doc["learning_rate"] == rate and doc["auto"]["accepts_step"] is True
+    sine = run("explain", "-c", str(ROOT / "configs" / "sine.yaml"))  # auto is the default
+    assert sine.exit_code == 0, sine.stderr
+    assert "learning rate auto: " in sine.stdout
+
+
+def test_explain_help_says_what_lm_and_auto_show():
+    text = " ".join(run("explain", "--help").stdout.split())
+    assert "With learning_rate: auto" in text and "With optimizer: lm" in text
+    assert f"λ = {optimizers.INITIAL_DAMPING:g} * the largest diagonal entry" in text
+    assert "dpredicted/dw1 = w3 * sigmoid(x1) * input" in text
