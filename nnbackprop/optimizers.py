@@ -167,6 +167,15 @@ class Track:
             self.best_loss, self.best_theta, self.best_epoch = loss, theta, self.epoch
 
 
+def _halted(track, settings, interrupt) -> bool:
+    """Stop at ``max_epochs`` or on a signal, saying which."""
+    if track.epoch >= settings.max_epochs:
+        track.reason = "max_epochs"
+    elif interrupt.signal:
+        track.reason = "interrupted"
+    return track.reason is not None
+
+
 def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_epoch=None):
     """Levenberg-Marquardt from ``track`` until it stops: one pass over the data an iteration.
 
@@ -190,11 +199,7 @@ def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_
         if is_converged(ssr, np.diag(jtj), jtr, scale, tolerance):
             track.reason = "converged"
             break
-        if track.epoch >= settings.max_epochs:
-            track.reason = "max_epochs"
-            break
-        if interrupt.signal:
-            track.reason = "interrupted"
+        if _halted(track, settings, interrupt):
             break
         try:
             delta = np.linalg.solve(jtj + damping * eye, jtr)
@@ -260,11 +265,7 @@ def auto_descent(track, objective, x, observed, activation, settings, interrupt,
             if fresh or is_converged(loss, norms2, -0.5 * grad[columns], scale, tolerance):
                 track.reason = "converged"
                 break
-        if track.epoch >= settings.max_epochs:
-            track.reason = "max_epochs"
-            break
-        if interrupt.signal:
-            track.reason = "interrupted"
+        if _halted(track, settings, interrupt):
             break
         slope = float(grad @ grad)
         while True:
