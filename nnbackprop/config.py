@@ -44,6 +44,7 @@ class InitConfig:
 
 
 OPTIMIZERS = ("gd", "lm")
+LM_MAX_PARAMETERS = 2000  # lm's JᵀJ is P x P: 32 MB and about a second of solving each iteration here
 
 
 @dataclass(frozen=True)
@@ -414,4 +415,12 @@ def _training(tree, hidden, init) -> TrainingConfig:
         if restarts > 1 and init.seed is None:
             _fail(tree["restarts"], "training.restarts", "needs init: {seed: N} so that the starts differ")
         t = dataclasses.replace(t, restarts=restarts)
+    trained = len(t.trainable) if t.trainable is not None else 3 * hidden + 1
+    if t.optimizer == "lm" and trained > LM_MAX_PARAMETERS:
+        _fail(
+            tree["optimizer"],
+            "training.optimizer",
+            f"lm solves a {trained:,} x {trained:,} system each iteration; it takes at most "
+            f"{LM_MAX_PARAMETERS:,} trainable parameters (hidden <= {(LM_MAX_PARAMETERS - 1) // 3}): use gd",
+        )
     return t

@@ -144,3 +144,20 @@ def test_errors_name_file_line_and_key(write_config, text, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match=r"nope.yaml: no such config file"):
         load(str(tmp_path / "nope.yaml"))
+
+
+def test_lm_refuses_more_parameters_than_its_dense_solve_takes(write_config):
+    with pytest.raises(ConfigError, match=r"config.yaml:2: training.optimizer: lm solves a 2,101 x 2,101 system"):
+        load(str(write_config("data: {path: data.csv}\ntraining: {optimizer: lm}\nmodel: {hidden: 700}\n")))
+    few = load(
+        str(
+            write_config("data: {path: data.csv}\ntraining: {optimizer: lm, trainable: [b701]}\nmodel: {hidden: 700}\n")
+        )
+    )
+    assert few.training.optimizer == "lm"  # one trainable parameter: a 1 x 1 system
+
+
+@pytest.mark.parametrize("text", ["optimizer: LM", "optimizer: adam", "learning_rate: 'auto'", "gradient_tolerance: 1"])
+def test_training_choices_are_checked(write_config, text):
+    with pytest.raises(ConfigError, match=r"config.yaml:2: training\."):
+        load(str(write_config(f"data: {{path: data.csv}}\ntraining: {{{text}}}\n")))
