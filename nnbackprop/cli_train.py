@@ -142,8 +142,9 @@ def train(
             f"({names[0]} -> {names[1]})"
         )
         say(
-            f"learning rate {settings.learning_rate:g}, at most {settings.max_epochs} epochs, "
-            f"min step size {settings.min_step_size:g}, trainable: {', '.join(trainable)}"
+            f"{_optimizer_name(config.to_dict()['training'])}, at most {settings.max_epochs} epochs, "
+            f"min step size {settings.min_step_size:g}, gradient tolerance {settings.gradient_tolerance:g}, "
+            f"trainable: {', '.join(trainable)}"
         )
     interrupt = Interrupt()
     try:
@@ -320,14 +321,19 @@ class _signals_to:
             signal.signal(s, old)
 
 
+def _optimizer_name(training: dict) -> str:
+    """``lm``, or ``gd (learning rate R)`` with R a number or auto."""
+    rate = training["learning_rate"]
+    return (
+        "lm" if training["optimizer"] == "lm" else f"gd (learning rate {rate if rate == 'auto' else format(rate, 'g')})"
+    )
+
+
 def _summary(doc, out, verbose=False):
     params = "  ".join(
         f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items()
     )
-    optimizer = doc["config"]["training"]["optimizer"]
-    rate = doc["config"]["training"]["learning_rate"]
-    name = "lm" if optimizer == "lm" else f"gd (learning rate {rate if rate == 'auto' else format(rate, 'g')})"
-    line = f"{name}: {doc['epochs']} epochs, stopped by {doc['stop_reason']}"
+    line = f"{_optimizer_name(doc['config']['training'])}: {doc['epochs']} epochs, stopped by {doc['stop_reason']}"
     loss, best = doc["final_loss"], doc["best_loss"]
     if loss is not None:
         line += f", SSR {loss:.6g}"

@@ -258,3 +258,14 @@ def test_history_csv_steps_are_the_steps_taken(write_config, tmp_path, how):
     for before, after in zip(table, table[1:]):
         assert before[step_w1] == pytest.approx(before[w1] - after[w1], rel=1e-12, abs=1e-15)
     assert np.isnan(table[-1][step_w1])  # no step after the last epoch
+
+
+@pytest.mark.parametrize("how", [["--set", "training.optimizer=lm"], ["--lr", "auto"]])
+def test_verbose_names_the_optimizer(write_config, how):
+    from conftest import STATQUEST_CONFIG
+    from test_cli import invoke
+
+    result = invoke("train", "-c", write_config(STATQUEST_CONFIG), *how, "--out", "-", "-v")
+    assert result.exit_code == 0, result.stderr
+    name = "lm" if "lm" in how[1] else "gd (learning rate auto)"
+    assert f"{name}, at most 20000 epochs, min step size 1e-06, gradient tolerance 0.0001" in result.stderr
