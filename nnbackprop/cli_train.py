@@ -97,6 +97,13 @@ def train(
     data_sha = data_mod.sha256(config.data.path)
     state, started_from = _starting_state(config, init_params, resume, quiet, data_sha)
     _check_outputs(out, history_csv, checkpoint_every)
+    one_by_one = config.training.optimizer == "lm" or config.training.learning_rate == "auto"
+    if one_by_one and config.training.restarts > 1 and (history_csv or checkpoint_every):
+        option = "--history-csv" if history_csv else "--checkpoint-every"
+        raise InputError(
+            f"{option} needs the starts trained together; {_optimizer_name(config.to_dict()['training'])} "
+            f"trains its {config.training.restarts} restarts one after another: set training.restarts to 1"
+        )
     if dry_run:
         say(
             f"config {config_path} and data {config.data.path} ({len(x)} rows, columns {names[0]} -> {names[1]}) "
@@ -348,7 +355,7 @@ def _summary(doc, out, verbose=False):
         if doc["gradient_cosine"] is not None and doc["gradient_cosine"] <= tolerance:
             say(f"converged: the gradient is small (cosine {doc['gradient_cosine']:.2g} <= {tolerance:g})")
         else:
-            say(f"converged: an exact fit (SSR <= {tolerance:g}² of the data's spread)")
+            say(f"converged: an exact fit (√SSR <= {tolerance:g} × |observed - mean|)")
     elif doc["stop_reason"] in ("min_step_size", "max_epochs"):
         say(f"not converged: {_not_converged(doc)}", fg="yellow")
     say(params)

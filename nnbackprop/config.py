@@ -376,8 +376,10 @@ def _training(tree, hidden, init) -> TrainingConfig:
         t = dataclasses.replace(t, optimizer=optimizer)
     if "learning_rate" in tree:
         value = tree["learning_rate"]
-        if isinstance(value, Scalar) and not value.quoted and value.text == "auto":
+        if isinstance(value, Scalar) and value.text.strip() == "auto":
             lr = "auto"
+        elif isinstance(value, Scalar) and not value.null and not value.quoted and not _NUMBER.fullmatch(value.text):
+            _fail(value, "training.learning_rate", f"must be a number > 0 or auto, got {_shown(value)}")
         else:
             lr = number(value, "training.learning_rate")
             if lr <= 0:

@@ -16,7 +16,7 @@ The convergence test, for every optimizer: a run has converged when the residual
 
     max_j |J_jᵀ r| / (|J_j| |r|) <= tolerance            (the "gradient cosine")
 
-or when the fit is exact, SSR <= tolerance² · Σ(observed - mean)².  Both sides of each
+or when the fit is exact, √SSR <= tolerance · |observed - mean|.  Both sides of each
 test scale alike with the number of rows and the units of x and y, so one tolerance
 serves every dataset.
 """
@@ -66,10 +66,17 @@ def normal_equations(theta, x, observed, activation, columns, full=True):
 
 
 def spread(observed) -> float:
-    """Σ(observed - mean)²: the scale an exact fit is measured against (Σ observed² if 0)."""
+    """|observed - mean|: the scale an exact fit is measured against, computed scaled so that it
+    neither overflows nor underflows for any finite data (0 for constant data)."""
     observed = np.asarray(observed, dtype=np.float64)
-    total = float(np.sum((observed - observed.mean()) ** 2)) if len(observed) else 0.0
-    return total or float(observed @ observed) or 1.0
+    if not len(observed):
+        return 0.0
+    with np.errstate(all="ignore"):
+        scale = float(np.abs(observed).max())
+        if not 0 < scale < math.inf:
+            return 0.0
+        centred = observed / scale - np.mean(observed / scale)
+        return scale * math.sqrt(float(centred @ centred))
 
 
 def gradient_cosine(ssr, column_norms2, jtr) -> float:
@@ -83,7 +90,7 @@ def gradient_cosine(ssr, column_norms2, jtr) -> float:
 def is_converged(ssr, column_norms2, jtr, scale, tolerance) -> bool:
     if not math.isfinite(ssr):
         return False
-    return ssr <= tolerance**2 * scale or gradient_cosine(ssr, column_norms2, jtr) <= tolerance
+    return math.sqrt(ssr) <= tolerance * scale or gradient_cosine(ssr, column_norms2, jtr) <= tolerance
 
 
 @dataclass

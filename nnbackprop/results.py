@@ -277,4 +277,6 @@ def state_from(document: dict, hidden: int, path: str):
     best_loss = _key(document, "best_loss", (int, float), path)
     state.best_loss[0] = float(best_loss)
     state.best_epoch[0] = _key(document, "best_epoch", int, path)
+    passes = document.get("passes")
+    state.passes[0] = passes if isinstance(passes, int) and not isinstance(passes, bool) and passes >= 0 else 0
     return state

@@ -306,6 +306,7 @@ def _train_each(objective, state, settings, on_epoch, every, interrupt):
             float(state.best_loss[r]),
             state.best_theta[r].copy(),
             int(state.best_epoch[r]),
+            passes=int(state.passes[r]),
         )
         if not track.losses:
             with np.errstate(all="ignore"):

@@ -100,15 +100,15 @@ def test_a_column_named_like_a_yaml_boolean_stays_a_string(write_config):
         ),
         (
             "data: {path: data.csv}\ntraining: {learning_rate: .inf}\n",
-            r"training.learning_rate: must be a number, got '.inf'",
+            r"training.learning_rate: must be a number > 0 or auto, got '.inf'",
         ),
         (
             "data: {path: data.csv}\ntraining: {learning_rate: .nan}\n",
-            r"training.learning_rate: must be a number, got '.nan'",
+            r"training.learning_rate: must be a number > 0 or auto, got '.nan'",
         ),
         (
             "data: {path: data.csv}\ntraining: {learning_rate: fast}\n",
-            r"training.learning_rate: must be a number, got 'fast'",
+            r"training.learning_rate: must be a number > 0 or auto, got 'fast'",
         ),
         (
             "data: {path: data.csv}\ntraining: {learning_rate: '0.1'}\n",
@@ -157,7 +157,7 @@ def test_lm_refuses_more_parameters_than_its_dense_solve_takes(write_config):
     assert few.training.optimizer == "lm"  # one trainable parameter: a 1 x 1 system
 
 
-@pytest.mark.parametrize("text", ["optimizer: LM", "optimizer: adam", "learning_rate: 'auto'", "gradient_tolerance: 1"])
+@pytest.mark.parametrize("text", ["optimizer: LM", "optimizer: adam", "learning_rate: Auto", "gradient_tolerance: 1"])
 def test_training_choices_are_checked(write_config, text):
     with pytest.raises(ConfigError, match=r"config.yaml:2: training\."):
         load(str(write_config(f"data: {{path: data.csv}}\ntraining: {{{text}}}\n")))
