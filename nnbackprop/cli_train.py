@@ -228,7 +228,8 @@ def _finish(doc, out, config, interrupt, require_convergence, quiet, run):
         say(f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away; {hint}", fg="red")
         sys.exit(EXIT_DIVERGED)
     if require_convergence and not doc["converged"]:
-        say(f"not converged: {_not_converged(doc)}", fg="red")
+        if quiet or reason not in ("min_step_size", "max_epochs"):  # else the summary has said it
+            say(f"not converged: {_not_converged(doc)}", fg="red")
         sys.exit(EXIT_NOT_CONVERGED)
 
 

@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import STATQUEST_START, loop_jacobian
+from conftest import ROOT, STATQUEST_CONFIG, STATQUEST_START, loop_jacobian
+from test_cli import invoke
 
+from nnbackprop.config import load
 from nnbackprop.network import ACTIVATIONS, Objective, forward, jacobian, param_names, ssr_and_gradient
 from nnbackprop.optimizers import gradient_cosine, normal_equations, proposed_rate, spread, verdict
 from nnbackprop.training import Interrupt, Settings, State, initial_theta, train
@@ -228,8 +230,6 @@ def test_lm_stops_when_interrupted():
 
 
 def test_the_result_file_carries_the_verdict(write_config):
-    from conftest import STATQUEST_CONFIG
-    from test_cli import invoke
 
     config = write_config(STATQUEST_CONFIG)
     result = invoke("train", "-c", config, "--set", "training.optimizer=lm", "--out", "-", "-q")
@@ -242,8 +242,6 @@ def test_the_result_file_carries_the_verdict(write_config):
 
 @pytest.mark.parametrize("how", [["--set", "training.optimizer=lm"], ["--lr", "auto"]])
 def test_history_csv_steps_are_the_steps_taken(write_config, tmp_path, how):
-    from conftest import STATQUEST_CONFIG
-    from test_cli import invoke
 
     config = write_config(STATQUEST_CONFIG)
     history = tmp_path / "h.csv"
@@ -262,8 +260,6 @@ def test_history_csv_steps_are_the_steps_taken(write_config, tmp_path, how):
 
 @pytest.mark.parametrize("how", [["--set", "training.optimizer=lm"], ["--lr", "auto"]])
 def test_verbose_names_the_optimizer(write_config, how):
-    from conftest import STATQUEST_CONFIG
-    from test_cli import invoke
 
     result = invoke("train", "-c", write_config(STATQUEST_CONFIG), *how, "--out", "-", "-v")
     assert result.exit_code == 0, result.stderr
@@ -273,8 +269,6 @@ def test_verbose_names_the_optimizer(write_config, how):
 
 @pytest.mark.parametrize("option", [["--history-csv", "h.csv"], ["--checkpoint-every", "5"]])
 def test_restarts_one_after_another_refuse_per_epoch_outputs(write_config, tmp_path, option):
-    from conftest import STATQUEST_CONFIG
-    from test_cli import invoke
 
     config = write_config(STATQUEST_CONFIG)
     out = tmp_path / "r.json"
@@ -286,8 +280,6 @@ def test_restarts_one_after_another_refuse_per_epoch_outputs(write_config, tmp_p
 
 
 def test_resume_adds_up_the_passes(write_config, tmp_path):
-    from conftest import STATQUEST_CONFIG
-    from test_cli import invoke
 
     config = write_config(STATQUEST_CONFIG)
     first = tmp_path / "first.json"
@@ -309,9 +301,19 @@ def test_the_exact_fit_test_is_relative_for_tiny_data():
 
 
 def test_learning_rate_auto_may_be_quoted(write_config):
-    from nnbackprop.config import load
 
     assert (
         load(str(write_config("data: {path: data.csv}\ntraining: {learning_rate: 'auto'}\n"))).training.learning_rate
         == "auto"
     )
+
+
+@pytest.mark.parametrize("rate", ["0.0001", "0.002"])  # the stalled run, and its run that fell to a flat line
+def test_the_shipped_sine_data_at_a_poor_fixed_rate_is_not_converged(rate):
+
+    config = ROOT / "configs" / "sine.yaml"
+    result = invoke("train", "-c", config, "--lr", rate, "--require-convergence", "--out", "-")
+    doc = json.loads(result.stdout)
+    assert doc["stop_reason"] == "min_step_size"
+    assert result.exit_code == 5
+    assert result.stderr.count("not converged: the gradient is still large") == 1
