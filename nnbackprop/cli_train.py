@@ -16,8 +16,7 @@ import numpy as np
 
 from . import config as config_mod
 from . import data as data_mod
-from . import explain as explain_mod
-from . import optimizers, results
+from . import history, optimizers, results
 from .network import Objective, param_names
 from .progress import Progress
 from .terminal import EXIT_DIVERGED, EXIT_NOT_CONVERGED, FILE_PATH, InputError, check_fits, say, trainable_mask
@@ -130,7 +129,7 @@ def train(
     every = max(1, min(1000, 65536 // max(len(x), 1))) if progress else 0  # progress needs no more
     every = math.gcd(every, checkpoint_every or 0)
     objective = Objective(x, y, config.model.activation)
-    recorder = explain_mod.Recorder(state) if history_csv else None
+    recorder = history.Recorder(state) if history_csv else None
     if recorder is not None:
         every = 1
 
@@ -167,8 +166,8 @@ def train(
     results.write(doc, out)
     if history_csv:
         rate = settings.learning_rate if settings.fixed_rate else None
-        header, blocks = explain_mod.history_blocks(recorder, state, objective, rate, mask, state.best_start)
-        results.write_text(explain_mod.history_csv(header, blocks), history_csv)
+        header, blocks = history.history_blocks(recorder, state, objective, rate, mask, state.best_start)
+        results.write_text(history.history_csv(header, blocks), history_csv)
     if not quiet:
         _summary(doc, out, verbose)
         if history_csv:

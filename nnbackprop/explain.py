@@ -1,4 +1,4 @@
-"""The chain rule as numbers: one epoch of gradient descent, the network's parts, a history.
+"""The chain rule as numbers: one epoch of gradient descent (or of lm), and the network's parts.
 
 Everything here is computed from :func:`network.hidden_layer` and :func:`network.unpack`,
 the same math training uses, and returned as plain Python data (dicts, lists, floats),
@@ -9,7 +9,6 @@ dSSR/dpredicted * dpredicted/dy1 * dy1/dx1 * dx1/dw1.
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -275,74 +274,6 @@ def decompose(theta, x, activation="softplus") -> dict:
     parts = {f"neuron{i + 1}": a[:, i] * w_out[i] for i in range(a.shape[-1])}
     parts["bias"] = np.full(len(x), float(b_out))
     return parts
-
-
-# --- a history of every epoch --------------------------------------------------------
-
-
-class Recorder:
-    """Collects every start's parameters after every epoch.
-
-    Pass it as ``training.train(..., on_epoch=recorder, every=1)``; it copies the (R, P)
-    parameters once per epoch and nothing else, so the gradients of the history are
-    recomputed afterwards, all epochs at once, by :func:`history_table`.
-    """
-
-    def __init__(self, state):
-        self.first_epoch = int(state.epochs.max(initial=0))  # > 0 when a run is resumed
-        self.thetas = [state.theta.copy()]
-
-    def __call__(self, state):
-        self.thetas.append(state.theta.copy())
-
-
-def history_blocks(recorder, state, objective, learning_rate, trainable, r=0):
-    """Start ``r``'s epochs as ``(header, blocks)``: blocks of rows, one row per epoch.
-
-    A row holds the epoch, the SSR after it, every parameter after it, the gradient
-    ``dSSR/d<name>`` there and the step ``step_<name>`` = gradient * learning rate
-    (0 for a frozen parameter) that the next epoch takes.  The gradients are computed a
-    bounded batch of epochs at a time, so a long run's history never sits in memory whole.
-    """
-    last = int(state.epochs[r])
-    first = recorder.first_epoch
-    rate = None if learning_rate is None else learning_rate * np.asarray(trainable, dtype=np.float64)
-    names = param_names(hidden_of(state.theta))
-    header = ["epoch", "loss", *names, *(f"dSSR/d{n}" for n in names), *(f"step_{n}" for n in names)]
-    per_call = max(1, min(8192, 2**20 // max(len(objective.x), 1)))  # a bounded (epochs, n, H) batch
-
-    def blocks():
-        for lo in range(first, last + 1, per_call):
-            epochs = np.arange(lo, min(lo + per_call, last + 1))
-            thetas = np.stack(recorder.thetas[lo - first : lo - first + len(epochs)])[:, r, :]  # (E, P)
-            losses = np.array([state.losses[e][r] for e in epochs])
-            gradients = objective(thetas)[1]
-            if rate is None:  # lm or auto: the step the next epoch took, from the parameters
-                after = [theta[r] for theta in recorder.thetas[lo - first + 1 : lo - first + len(epochs) + 1]]
-                after += [np.full(thetas.shape[1], np.nan)] * (len(epochs) - len(after))  # none after the last
-                steps = thetas - np.stack(after)
-            else:
-                steps = gradients * rate + 0.0  # no -0.0 for a frozen parameter
-            yield np.column_stack([epochs, losses, thetas, gradients, steps])
-
-    return header, blocks()
-
-
-def history_table(recorder, state, objective, learning_rate, trainable, r=0):
-    """:func:`history_blocks` as one table ``(header, rows)``."""
-    header, blocks = history_blocks(recorder, state, objective, learning_rate, trainable, r)
-    return header, np.concatenate(list(blocks))
-
-
-def history_csv(header, blocks):
-    """The history as CSV text, a block at a time: numbers in full (``repr``), the epoch as an
-    integer, NaN or inf as empty."""
-    yield ",".join(header) + "\n"
-    for rows in blocks:
-        yield "".join(
-            ",".join([str(int(row[0]))] + [repr(v) if math.isfinite(v) else "" for v in row[1:]]) + "\n"
-            for row in rows.tolist()
-        )
 
 
 # --- the explanation as text a learner can follow against the article ----------------

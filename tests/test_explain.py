@@ -17,16 +17,15 @@ from hypothesis import strategies as st
 from nnbackprop import network, optimizers, results
 from nnbackprop.cli import cli
 from nnbackprop.explain import (
-    Recorder,
     chains,
     decompose,
     explain,
     explain_lm,
-    history_table,
     local_derivative_name,
     to_text,
 )
 from nnbackprop.gradcheck import check, kinks, numeric_gradient
+from nnbackprop.history import Recorder, history_table
 from nnbackprop.training import Settings, State, train
 
 ROOT = Path(__file__).resolve().parents[1]
