@@ -142,6 +142,8 @@ def train(
         if progress:
             progress.update(epoch, float(np.nanmin(state.losses[-1])))
 
+    if t.optimizer == "lm" and t.learning_rate != "auto" and not quiet:
+        say(f"note: lm finds its own steps; training.learning_rate ({t.learning_rate:g}) is not used")
     if verbose:
         say(
             f"training {hidden} hidden {config.model.activation} neurons on {len(x)} rows of {config.data.path} "

@@ -317,3 +317,10 @@ def test_the_shipped_sine_data_at_a_poor_fixed_rate_is_not_converged(rate):
     assert doc["stop_reason"] == "min_step_size"
     assert result.exit_code == 5
     assert result.stderr.count("not converged: the gradient is still large") == 1
+
+
+def test_lm_notes_that_it_does_not_use_a_learning_rate(write_config):
+    result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--set", "training.optimizer=lm", "--out", "-")
+    assert "note: lm finds its own steps; training.learning_rate (0.01) is not used" in result.stderr
+    quiet = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--set", "training.optimizer=lm", "--out", "-", "-q")
+    assert quiet.stderr == ""
