@@ -342,7 +342,8 @@ def _summary(doc, out, verbose=False):
     params = "  ".join(
         f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items()
     )
-    line = f"{_optimizer_name(doc['config']['training'])}: {doc['epochs']} epochs, stopped by {doc['stop_reason']}"
+    epochs = f"{doc['epochs']} epoch{'' if doc['epochs'] == 1 else 's'}"
+    line = f"{_optimizer_name(doc['config']['training'])}: {epochs}, stopped by {doc['stop_reason']}"
     loss, best = doc["final_loss"], doc["best_loss"]
     if loss is not None:
         line += f", SSR {loss:.6g}"
