@@ -93,12 +93,7 @@ def explain(
         the fallback rate is used), ``ssr_at_most`` (the SSR auto's line search asks of the
         step), ``accepts_step`` and ``converged`` (auto stops before stepping).
     """
-    theta = np.asarray(theta, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    observed = np.asarray(observed, dtype=np.float64)
-    hidden = hidden_of(theta)
-    names = param_names(hidden)
-    trainable = np.ones(len(names), bool) if trainable is None else np.asarray(trainable, bool)
+    theta, x, observed, hidden, names, trainable = _inputs(theta, x, observed, trainable)
     auto = isinstance(learning_rate, str)
     if auto:
         if learning_rate != "auto":
@@ -170,12 +165,7 @@ def explain_lm(theta, x, observed, activation="softplus", trainable=None, tolera
         ``jtr``, ``delta`` (0 when frozen) and ``new_value``; and ``system``: the
         trainable ``parameters`` and their ``jtj`` (without λ), ``jtr`` and ``delta``.
     """
-    theta = np.asarray(theta, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    observed = np.asarray(observed, dtype=np.float64)
-    hidden = hidden_of(theta)
-    names = param_names(hidden)
-    trainable = np.ones(len(names), bool) if trainable is None else np.asarray(trainable, bool)
+    theta, x, observed, hidden, names, trainable = _inputs(theta, x, observed, trainable)
     predicted, factors = chains(theta, x, observed, activation)
     factors = {name: chain[1:] for name, chain in factors.items()}  # without dSSR/dpredicted
     z, a, _ = hidden_layer(theta, x, activation)
@@ -240,6 +230,14 @@ def explain_lm(theta, x, observed, activation="softplus", trainable=None, tolera
             "delta": delta.tolist(),
         },
     }
+
+
+def _inputs(theta, x, observed, trainable):
+    """The arrays as float64, H, the parameter names, and the trainable mask (all when None)."""
+    theta, x, observed = (np.asarray(v, dtype=np.float64) for v in (theta, x, observed))
+    names = param_names(hidden_of(theta))
+    trainable = np.ones(len(names), bool) if trainable is None else np.asarray(trainable, bool)
+    return theta, x, observed, hidden_of(theta), names, trainable
 
 
 def _samples(x, observed, predicted, z, a) -> list[dict]:
