@@ -24,7 +24,7 @@ serves every dataset.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -164,7 +164,6 @@ class Track:
     best_epoch: int
     reason: str | None = None
     passes: int = 0
-    rates: list = field(default_factory=list)  # auto: the rate of each epoch; lm: λ
 
     def record(self, theta, loss):
         self.epoch += 1
@@ -227,7 +226,6 @@ def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_
         else:
             damping *= grow
             grow *= 2.0
-        track.rates.append(damping)
         track.record(theta, ssr)
         if not (taken or np.abs(delta).max(initial=0.0) >= settings.min_step_size) or damping > 1e300:
             track.reason = "min_step_size"
@@ -294,7 +292,6 @@ def auto_descent(track, objective, x, observed, activation, settings, interrupt,
             rate *= min(0.5, max(0.1, shrink))
         if track.reason is not None:
             break
-        track.rates.append(rate)
         s, y = trial - theta, t_grad - grad
         sy = float(s @ y)
         rate = min(float(s @ s) / sy, 1e3 * rate) if sy > 0 else 2.0 * rate
