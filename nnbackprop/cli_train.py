@@ -96,12 +96,14 @@ def train(
     data_sha = data_mod.sha256(config.data.path)
     state, started_from = _starting_state(config, init_params, resume, quiet, data_sha)
     _check_outputs(out, history_csv, checkpoint_every)
-    one_by_one = config.training.optimizer == "lm" or config.training.learning_rate == "auto"
-    if one_by_one and config.training.restarts > 1 and (history_csv or checkpoint_every):
+    mask = trainable_mask(config)
+    t = config.training
+    settings = Settings(t.learning_rate, t.max_epochs, t.min_step_size, mask, t.optimizer, t.gradient_tolerance)
+    if not settings.fixed_rate and t.restarts > 1 and (history_csv or checkpoint_every):
         option = "--history-csv" if history_csv else "--checkpoint-every"
         raise InputError(
             f"{option} needs the starts trained together; {_optimizer_name(config.to_dict()['training'])} "
-            f"trains its {config.training.restarts} restarts one after another: set training.restarts to 1"
+            f"trains its {t.restarts} restarts one after another: set training.restarts to 1"
         )
     if dry_run:
         say(
@@ -111,10 +113,7 @@ def train(
         click.echo(json.dumps(config.to_dict(), indent=2))
         return
 
-    mask = trainable_mask(config)
     trainable = [name for name, on in zip(param_names(hidden), mask) if on]
-    t = config.training
-    settings = Settings(t.learning_rate, t.max_epochs, t.min_step_size, mask, t.optimizer, t.gradient_tolerance)
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_sha}
     extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
     extra["platform"] = _platform()

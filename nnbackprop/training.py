@@ -314,7 +314,7 @@ def _train_each(objective, state, settings, on_epoch, every, interrupt):
             track.losses, track.best_loss = [loss], loss
         tracks.append(track)
 
-        def call_back(track, r=r):
+        def call_back(track):
             if alone and on_epoch is not None and every and track.epoch % every == 0:
                 _sync(state, tracks)
                 on_epoch(state)
