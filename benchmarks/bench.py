@@ -30,7 +30,7 @@ sys.path[:0] = [ROOT, os.path.dirname(os.path.abspath(__file__))]
 import others  # noqa: E402
 
 from nnbackprop import data as data_mod  # noqa: E402
-from nnbackprop.network import Objective  # noqa: E402
+from nnbackprop.kernel import Kernel  # noqa: E402
 from nnbackprop.training import Settings, State, initial_theta, train  # noqa: E402
 
 STATQUEST = np.array([2.74, 0.0, -1.13, 0.0, 0.36, 0.63, 0.0])  # w1, b1, w2, b2, w3, w4, b3
@@ -49,7 +49,7 @@ def core(threads=None):
     """nnbackprop's trainer, with the signature of ``others.train_*``."""
 
     def run(x, y, theta, rate, epochs, min_step=0.0, objective=None):
-        objective = objective or Objective(x, y, threads=threads)
+        objective = objective or Kernel(x, y, threads=threads)
         state = train(objective, State.start(theta), Settings(rate, epochs, min_step, np.ones(len(theta), bool)))
         return state.theta[0], np.concatenate(state.losses[:epochs])  # one call: the harness costs no epoch time
 
@@ -110,7 +110,7 @@ def epochs_table(args):
             ref = reference if xs is x else core()(xs, ys, STATQUEST, rate, 3)
             check(name, run, xs, ys, rate, ref)
             if "nnbackprop" in name:  # one Objective for every repeat, as in training
-                objective = Objective(xs, ys, threads=1 if "1 thread" in name else None)
+                objective = Kernel(xs, ys, threads=1 if "1 thread" in name else None)
                 t = per_epoch(run, xs, ys, rate, e, repeats, objective=objective)
             else:
                 t = per_epoch(run, xs, ys, rate, e, repeats if n < 10**6 or "NumPy" in name else max(3, repeats // 2))
@@ -123,7 +123,7 @@ def restarts(args, single):
     """Seconds per epoch of 256 starts trained as one batch on the dosage data."""
     x, y, rate = workload(3)
     theta = initial_theta(2, 0, {}, 256)
-    objective, epochs = Objective(x, y), 100 if args.quick else 500
+    objective, epochs = Kernel(x, y), 100 if args.quick else 500
     times = []
     for _ in range(3 if args.quick else 5):
         start = time.perf_counter()

@@ -34,7 +34,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from nnbackprop.cli import cli  # noqa: E402
 from nnbackprop.network import forward, jacobian, param_names  # noqa: E402
-from nnbackprop.terminal import EXIT_DIVERGED  # noqa: E402
+from nnbackprop.cli.common import ExitStatus  # noqa: E402
 from nnbackprop.training import initial_theta  # noqa: E402
 
 MAX_EPOCHS = 20_000  # gd (fixed and auto): epochs; the shipped dosage config's budget
@@ -116,7 +116,7 @@ def run_cli(config, seed, sets, x, y, xt, yt, hidden):
     for key, value in sets.items():
         args += ["--set", f"{key}={value}"]
     res = RUNNER.invoke(cli, args)
-    if res.exit_code not in (0, EXIT_DIVERGED):
+    if res.exit_code not in (0, ExitStatus.DIVERGED):
         raise SystemExit(f"nnbackprop {' '.join(args)}: exit {res.exit_code}: {res.stderr or res.exception}")
     doc = json.loads(res.stdout)
     params = doc["params"]

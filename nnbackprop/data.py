@@ -16,7 +16,8 @@ import sys
 
 import numpy as np
 
-from .errors import DataError, read_bytes, reading
+from .errors import DataError
+from .files import read_bytes, reading
 
 
 def read_text(path: str) -> str:

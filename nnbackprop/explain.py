@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from . import optimizers
-from .network import DERIVATIVE_NAMES, forward, hidden_layer, hidden_of, param_names, unpack
+from .network import DERIVATIVE_NAMES, forward, hidden_layer, hidden_of, param_names, ssr, unpack
 
 DSSR_DPREDICTED = ("dSSR/dpredicted", "-2 * (observed - predicted)")
 MATRIX_SHOWN = 12  # the text prints JᵀJ + λ·I for at most this many trainable parameters
@@ -127,8 +127,8 @@ def explain(
             ],
         }
     report = {
-        "loss": _ssr(predicted, observed),
-        "new_loss": _ssr(forward(new_theta, x, activation), observed),
+        "loss": ssr(observed - predicted),
+        "new_loss": ssr(observed - forward(new_theta, x, activation)),
         "learning_rate": float(learning_rate),
     }
     if auto:  # the first epoch's trial: the line search takes it if the SSR falls enough
@@ -210,7 +210,7 @@ def explain_lm(theta, x, observed, activation="softplus", trainable=None, tolera
             "delta": float(steps[j]),
             "new_value": float(new_theta[j]),
         }
-    loss, new_loss = _ssr(predicted, observed), _ssr(forward(new_theta, x, activation), observed)
+    loss, new_loss = ssr(observed - predicted), ssr(observed - forward(new_theta, x, activation))
     return {
         "optimizer": "lm",
         "loss": loss,
@@ -254,24 +254,6 @@ def _samples(x, observed, predicted, z, a) -> list[dict]:
 def _converged(theta, x, observed, activation, trainable, tolerance) -> bool:
     """Whether lm and auto stop at ``theta`` before their first step."""
     return optimizers.verdict(theta, x, observed, activation, trainable, tolerance).converged
-
-
-def _ssr(predicted, observed) -> float:
-    residual = observed - predicted
-    return float(residual @ residual)
-
-
-def decompose(theta, x, activation="softplus") -> dict:
-    """StatQuest's "flip, stretch, add": each neuron's share of the prediction.
-
-    Returns ``{"neuron1": y1 * w(H+1), ..., "neuronH": yH * w(2H), "bias": b(H+1)}``,
-    arrays of shape (n,) whose sum is the prediction.
-    """
-    _, a, _ = hidden_layer(theta, x, activation)  # (n, H)
-    _, _, w_out, b_out = unpack(theta)
-    parts = {f"neuron{i + 1}": a[:, i] * w_out[i] for i in range(a.shape[-1])}
-    parts["bias"] = np.full(len(x), float(b_out))
-    return parts
 
 
 # --- the explanation as text a learner can follow against the article ----------------

@@ -1,6 +1,6 @@
 """Analytic gradients against central finite differences, parameter by parameter.
 
-The analytic gradient is the one training uses (:class:`network.Objective`); the
+The analytic gradient is the one training uses (:class:`kernel.Kernel`); the
 numeric one differences the SSR of :func:`network.forward`, which never touches the
 backward pass::
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import network
+from . import kernel, network
 
 DEFAULT_TOLERANCE = 1e-6
 RELATIVE_STEP = 6e-6  # about the cube root of float64's epsilon: the best h for a central difference
@@ -49,9 +49,9 @@ def numeric_gradient(theta, x, observed, activation="softplus") -> np.ndarray:
     """dSSR/dtheta by central differences of the forward pass, shape (P,)."""
     theta = np.asarray(theta, dtype=np.float64)
     residual = observed - network.forward(perturbed(theta), x, activation)  # (2P, n)
-    ssr = np.einsum("rn,rn->r", residual, residual)
+    loss = network.ssr(residual)
     p = len(theta)
-    return (ssr[:p] - ssr[p:]) / (2.0 * steps(theta))
+    return (loss[:p] - loss[p:]) / (2.0 * steps(theta))
 
 
 def kinks(theta, x, activation="softplus") -> np.ndarray:
@@ -76,7 +76,7 @@ def check(theta, x, observed, activation="softplus", tolerance=DEFAULT_TOLERANCE
     theta = np.asarray(theta, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     observed = np.asarray(observed, dtype=np.float64)
-    loss, analytic = network.Objective(x, observed, activation)(theta[None, :])
+    loss, analytic = kernel.Kernel(x, observed, activation)(theta[None, :])
     analytic = analytic[0]
     numeric = numeric_gradient(theta, x, observed, activation)
     scale = max(np.abs(analytic).max(), np.abs(numeric).max(), 1.0)

@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from . import network
+
 
 def regression(observed, predicted) -> dict[str, int | float | None]:
     """The fit of ``predicted`` to ``observed``.
@@ -44,7 +46,7 @@ def regression(observed, predicted) -> dict[str, int | float | None]:
     n = observed.size
     with np.errstate(over="ignore", invalid="ignore"):
         residual = observed - predicted
-        ssr = float(residual @ residual)
+        ssr = float(network.ssr(residual))
     mse = ssr / n
     sst = _total_sum_of_squares(observed)
     r2 = None if sst is None else 1.0 - ssr / sst

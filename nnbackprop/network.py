@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import Kernel  # numpy only, like this module
-
 # --- activations: each returns (a, da/dz), sharing one exp where it can --------------
 
 
@@ -116,6 +114,27 @@ def forward(theta, x, activation="softplus"):
     return np.einsum("...nh,...h->...n", a, w_out) + b_out[..., None]
 
 
+def ssr(residual):
+    """The loss: SSR = sum of residual^2 over the samples (the last axis), residual = observed - predicted.
+
+    Its derivative, dSSR/dpredicted = -2 * residual, starts every chain of the gradient.
+    """
+    return np.einsum("...n,...n->...", residual, residual)
+
+
+def decompose(theta, x, activation="softplus") -> dict:
+    """StatQuest's "flip, stretch, add": each neuron's share of the prediction.
+
+    Returns ``{"neuron1": y1 * w(H+1), ..., "neuronH": yH * w(2H), "bias": b(H+1)}``,
+    arrays of shape (n,) for ``theta`` of shape (P,), whose sum is the prediction.
+    """
+    _, a, _ = hidden_layer(theta, x, activation)  # (n, H)
+    _, _, w_out, b_out = unpack(theta)
+    parts = {f"neuron{i + 1}": a[:, i] * w_out[i] for i in range(a.shape[-1])}
+    parts["bias"] = np.full(len(x), float(b_out))
+    return parts
+
+
 def ssr_and_gradient(theta, x, observed, activation="softplus"):
     """The SSR and its gradient with respect to every parameter.
 
@@ -142,8 +161,7 @@ def ssr_and_gradient(theta, x, observed, activation="softplus"):
     dz = dpredicted[..., None] * w_out[..., None, :] * da  # * dpredicted/dy * dy/dx
     dw_in = np.einsum("n,...nh->...h", x, dz)  # * dx/dw_in = input
     db_in = dz.sum(axis=-2)  # * dx/db_in = 1
-    ssr = np.einsum("...n,...n->...", residual, residual)
-    return ssr, pack(dw_in, db_in, dw_out, db_out)
+    return ssr(residual), pack(dw_in, db_in, dw_out, db_out)
 
 
 def jacobian(theta, x, activation="softplus"):
@@ -161,13 +179,3 @@ def jacobian(theta, x, activation="softplus"):
     _, _, w_out, _ = unpack(theta)
     dz = w_out * da  # dpredicted/dy * dy/dx, (n, H)
     return pack(x[:, None] * dz, dz, a, np.ones(len(x)))
-
-
-class Objective(Kernel):
-    """SSR and its gradient over one fixed dataset: the hot path of training.
-
-    ``objective(theta)`` returns ``(ssr, gradient)`` as :func:`ssr_and_gradient` does (to
-    rounding), for ``theta`` of shape (P,) or (R, P), as fresh arrays.  The work is done by
-    :class:`nnbackprop.kernel.Kernel`: blocks of samples in reused buffers, a thread per
-    core (``threads`` caps them), and the gradient's sums as matrix products.
-    """

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .network import jacobian, unpack
+from .stopping import StopReason
 
 GRADIENT_TOLERANCE = 1e-4  # the default of training.gradient_tolerance
 BLOCK_CELLS = 2**20  # rows x parameters of the Jacobian held at once
@@ -176,9 +177,9 @@ class Track:
 def _halted(track, settings, interrupt) -> bool:
     """Stop at ``max_epochs`` or on a signal, saying which."""
     if track.epoch >= settings.max_epochs:
-        track.reason = "max_epochs"
+        track.reason = StopReason.MAX_EPOCHS
     elif interrupt.signal:
-        track.reason = "interrupted"
+        track.reason = StopReason.INTERRUPTED
     return track.reason is not None
 
 
@@ -197,13 +198,13 @@ def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_
         ssr, jtj, jtr = normal_equations(theta, x, observed, activation, columns)
     track.passes += 1
     if not (math.isfinite(ssr) and np.isfinite(jtj).all()):
-        track.reason = "diverged"
+        track.reason = StopReason.DIVERGED
         return track
     damping, grow = first_damping(jtj), 2.0
     eye = np.eye(len(columns))
     while track.reason is None:
         if is_converged(ssr, np.diag(jtj), jtr, scale, tolerance):
-            track.reason = "converged"
+            track.reason = StopReason.CONVERGED
             break
         if _halted(track, settings, interrupt):
             break
@@ -228,7 +229,7 @@ def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_
             grow *= 2.0
         track.record(theta, ssr)
         if not (taken or np.abs(delta).max(initial=0.0) >= settings.min_step_size) or damping > 1e300:
-            track.reason = "min_step_size"
+            track.reason = StopReason.MIN_STEP_SIZE
         if on_epoch is not None:
             on_epoch(track)
     return track
@@ -251,7 +252,7 @@ def auto_descent(track, objective, x, observed, activation, settings, interrupt,
     loss, grad = float(loss[0]), grad[0] * mask
     track.passes += 1
     if not (math.isfinite(loss) and np.isfinite(grad).all()):
-        track.reason = "diverged"
+        track.reason = StopReason.DIVERGED
         return track
     rate = first_rate(theta, x, observed, activation, settings.trainable)
     track.passes += 1
@@ -268,7 +269,7 @@ def auto_descent(track, objective, x, observed, activation, settings, interrupt,
                 track.passes += 1
                 since = 0
             if fresh or is_converged(loss, norms2, -0.5 * grad[columns], scale, tolerance):
-                track.reason = "converged"
+                track.reason = StopReason.CONVERGED
                 break
         if _halted(track, settings, interrupt):
             break
@@ -285,7 +286,7 @@ def auto_descent(track, objective, x, observed, activation, settings, interrupt,
             if math.isfinite(t_loss) and t_loss <= reference - ARMIJO * rate * slope and np.isfinite(t_grad).all():
                 break
             if small:
-                track.reason = "min_step_size"
+                track.reason = StopReason.MIN_STEP_SIZE
                 break
             rise = t_loss - loss + rate * slope  # > 0: the quadratic through the trial has its low inside
             shrink = 0.5 * rate * slope / rise if math.isfinite(rise) and rise > 0 else 0.5

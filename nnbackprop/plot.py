@@ -20,10 +20,10 @@ import warnings
 import numpy as np
 
 from . import data as data_mod
-from . import results
+from . import files, results
 from .errors import DataError, NnbackpropError
 from .metrics import training_columns
-from .network import hidden_layer, param_names, unpack
+from .network import decompose, param_names
 
 FORMATS = {".png": "png", ".svg": "svg"}
 INSTALL = "pip install 'nnbackprop[plot]'"
@@ -133,10 +133,9 @@ def curves(theta, x, activation="softplus"):
     the same numbers as :func:`~nnbackprop.network.forward`.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        _, a, _ = hidden_layer(theta, x, activation)  # y_i, shape (n, H)
-        _, _, w_out, b_out = unpack(theta)
-        contributions = a * w_out
-        return contributions, float(b_out), contributions.sum(axis=1) + b_out
+        *neurons, bias = decompose(theta, x, activation).values()
+        contributions = np.stack(neurons, axis=1)
+        return contributions, float(theta[-1]), contributions.sum(axis=1) + bias
 
 
 def _draw_fit(axes, model, points: list[Points]):
@@ -238,5 +237,5 @@ def plot(model, result_path: str, out: str, extra_data: str | None = None) -> li
         label = "stdin" if extra_data == "-" else os.path.basename(extra_data)
         points.append(Points(f"{label} ({len(x)})", x, y))
     name = "stdin" if result_path == "-" else os.path.basename(result_path)
-    results.write_bytes(render(model, points, fmt, title=f"nnbackprop: {name}"), out)
+    files.write_bytes(render(model, points, fmt, title=f"nnbackprop: {name}"), out)
     return notes

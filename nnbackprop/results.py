@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import sys
-import tempfile
 
 import numpy as np
 
-from .errors import OutputError, ResultError, read_bytes, reading
+from .errors import ResultError
+from .files import read_bytes, reading, write_text
 from .network import ACTIVATIONS, MAX_HIDDEN, param_names
 
 
@@ -26,88 +24,6 @@ def named(theta, hidden: int) -> dict[str, float]:
 
 def dumps(document) -> str:
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
-
-
-def write_text(text, path: str):
-    """Write ``text`` (a string, or strings one after another) to ``path`` atomically; ``-`` is stdout."""
-    chunks = [text] if isinstance(text, str) else text
-    if path == "-":
-        for chunk in chunks:
-            sys.stdout.write(chunk)
-        sys.stdout.flush()
-        return
-    write_bytes((chunk.encode("utf-8") for chunk in chunks), path)
-
-
-def write_bytes(content, path: str):
-    """Write ``content`` (bytes, or bytes one after another) to ``path`` atomically.
-
-    It goes to a temporary file beside ``path`` that replaces it only once it is complete
-    and on disk, so ``path`` is either its old self or the new file, never half.
-    """
-    chunks = [content] if isinstance(content, bytes) else content
-    check_writable(path)
-    if _in_place(path):  # /dev/stdout, a named pipe: no rename there, and append to what it holds
-        try:
-            with open(path, "ab") as f:
-                for chunk in chunks:
-                    f.write(chunk)
-        except BrokenPipeError:
-            raise
-        except OSError as e:
-            raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
-        return
-    real = os.path.realpath(path)  # a link stays a link: its target is what gets replaced
-    folder = os.path.dirname(real)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(real)}.", suffix=".tmp")
-    except OSError as e:
-        raise OutputError(f"{path}: cannot write: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, real)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(e, OSError):
-            raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
-        raise
-
-
-def _in_place(path: str) -> bool:
-    """A device, a pipe, or a file descriptor's name (/dev/stdout, /proc/self/fd/1): written where it is."""
-    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
-        return True
-    return os.path.exists(path) and not os.path.isfile(path)
-
-
-def check_writable(path: str):
-    """Fail early, before any work, when ``path`` (``-``: stdout) cannot be written."""
-    if path == "-":
-        return
-    if os.path.isdir(path):
-        raise OutputError(f"{path}: is a directory; give a file name")
-    if _in_place(path):  # a device or a pipe, written in place
-        if not os.access(path, os.W_OK):
-            raise OutputError(f"{path}: cannot write: no permission")
-        return
-    folder = os.path.dirname(os.path.realpath(path))  # through a link, to what it names
-    while not os.path.exists(folder):  # the nearest folder that exists must let us create the rest
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder):
-        raise OutputError(f"{path}: cannot write: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{path}: cannot write: no permission to write in {folder}")
 
 
 def write(document, path: str):
@@ -162,6 +78,15 @@ def load_model(path: str) -> Model:
     theta = params_vector(_key(document, "params", dict, path), hidden, path, "params")
     input_name = dig(document, "data", "input") or dig(document, "config", "data", "input")
     return Model(theta, hidden, activation, input_name if isinstance(input_name, str) else None, document)
+
+
+def check_fits(model: Model, config, path: str):
+    """A result's network must be the config's: the same hidden and activation."""
+    if (model.hidden, model.activation) != (config.model.hidden, config.model.activation):
+        raise ResultError(
+            f"{path}: model has hidden: {model.hidden}, activation: {model.activation}, but the config "
+            f"has hidden: {config.model.hidden}, activation: {config.model.activation}"
+        )
 
 
 def dig(document, *keys):

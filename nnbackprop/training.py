@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import optimizers
-from .network import Objective, param_names
+from .kernel import Kernel
+from .network import param_names
+from .stopping import StopReason
 
 DIVERGENCE_FACTOR = 1e6  # a loss above this multiple of the starting loss has diverged
 
@@ -62,7 +64,7 @@ class State:
     def best_start(self) -> int:
         """The start with the lowest final loss (diverged starts last)."""
         final = np.array([self.losses[e][r] for r, e in enumerate(self.epochs)])
-        final[np.isnan(final) | np.array([reason == "diverged" for reason in self.reasons])] = np.inf
+        final[np.isnan(final) | np.array([reason == StopReason.DIVERGED for reason in self.reasons])] = np.inf
         return int(np.argmin(final))
 
 
@@ -90,7 +92,7 @@ def initial_theta(hidden: int, seed: int | None, values: dict, starts: int = 1) 
     return theta
 
 
-def train(objective: Objective, state: State, settings: Settings, on_epoch=None, every: int = 0, interrupt=None):
+def train(objective: Kernel, state: State, settings: Settings, on_epoch=None, every: int = 0, interrupt=None):
     """Run gradient descent from ``state`` until every start has stopped; return ``state``.
 
     One epoch: the gradient at the current parameters, then for every trainable parameter
@@ -129,10 +131,10 @@ def _train_fixed(objective, state, settings, on_epoch, every, interrupt):
             return state
         while active.any():
             if epoch >= settings.max_epochs:
-                _stop(state, active, active, "max_epochs")
+                _stop(state, active, active, StopReason.MAX_EPOCHS)
                 break
             if interrupt is not None and interrupt.signal:
-                _stop(state, active, active, "interrupted")
+                _stop(state, active, active, StopReason.INTERRUPTED)
                 break
             epoch += 1
             step = grad * rate
@@ -149,7 +151,7 @@ def _train_fixed(objective, state, settings, on_epoch, every, interrupt):
             else:
                 bad = active & ~good
                 if bad.any():
-                    _stop(state, active, bad, "diverged")
+                    _stop(state, active, bad, StopReason.DIVERGED)
                 theta = np.where(active[:, None], new_theta, theta)
                 loss = np.where(active, new_loss, loss)
                 grad = np.where(active[:, None], new_grad, grad)
@@ -165,7 +167,7 @@ def _train_fixed(objective, state, settings, on_epoch, every, interrupt):
                 state.best_epoch[better] = epoch
             converged = (np.abs(step).max(axis=1) < settings.min_step_size) & active
             if converged.any():
-                _stop(state, active, converged, "min_step_size")
+                _stop(state, active, converged, StopReason.MIN_STEP_SIZE)
             if on_epoch is not None and every and epoch % every == 0:
                 on_epoch(state)
     return state
@@ -189,7 +191,7 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
     """
     loss, grad, limit, first = start
     fits = np.abs(state.theta).max() < 2.0**1022  # the Descent keeps 2 theta, which must be finite
-    descent = objective.descent(state.theta[0], rate) if isinstance(objective, Objective) and fits else None
+    descent = objective.descent(state.theta[0], rate) if isinstance(objective, Kernel) and fits else None
     steps = descent or _Steps(objective, state.theta, loss, grad, rate)
     limit, max_epochs = float(limit[0]), settings.max_epochs
     min_step = settings.min_step_size * steps.scale  # steps.applied is scale * the step
@@ -211,7 +213,7 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
     try:
         for epoch in range(first + 1, max_epochs + 1):
             if interrupt.signal:
-                reason = "interrupted"
+                reason = StopReason.INTERRUPTED
                 break
             value = advance()
             finite = isfinite(sum(steps.row.tolist())) or _finite(steps.row)
@@ -231,10 +233,10 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
                     size = np.abs(step[0])
                     k = int(size.argmax())
                     if size.max() < min_step:
-                        reason = "min_step_size"
+                        reason = StopReason.MIN_STEP_SIZE
             else:
                 steps.reject()
-                reason = "diverged"
+                reason = StopReason.DIVERGED
                 append(last)
             if call_back and epoch % every == 0:
                 sync()
@@ -242,7 +244,7 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
             if reason is not None:
                 break
         else:
-            reason = "max_epochs"
+            reason = StopReason.MAX_EPOCHS
     finally:
         sync()
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import STATQUEST_CONFIG, STATQUEST_OPTIMIZED
 
-from nnbackprop.cli import EXIT_CODES, cli
+from nnbackprop.cli import ExitStatus, cli
 from nnbackprop.network import forward
 
 RESULT_KEYS = {
@@ -178,8 +178,8 @@ def test_a_failed_run_leaves_an_existing_output_untouched(write_config, tmp_path
 
 def test_help_lists_every_exit_code_and_every_command_has_an_example():
     result = invoke("--help")
-    for code in EXIT_CODES:
-        assert f"{code:>3}  " in result.stdout
+    for status in ExitStatus:
+        assert f"{status.value:>3}  {status.meaning}"[:60] in result.stdout
     for name in cli.commands:
         help_text = invoke(name, "--help").stdout
         assert "Examples:" in help_text and f"nnbackprop {name}" in help_text, name

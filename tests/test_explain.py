@@ -14,11 +14,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbackprop import network, optimizers, results
+from nnbackprop import kernel, network, optimizers, results
 from nnbackprop.cli import cli
 from nnbackprop.explain import (
     chains,
-    decompose,
     explain,
     explain_lm,
     local_derivative_name,
@@ -26,6 +25,7 @@ from nnbackprop.explain import (
 )
 from nnbackprop.gradcheck import check, kinks, numeric_gradient
 from nnbackprop.history import Recorder, history_table
+from nnbackprop.network import decompose
 from nnbackprop.training import Settings, State, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,13 +74,13 @@ def test_gradient_matches_finite_differences(activation, hidden, seed):
 def test_gradcheck_checks_the_objective_training_uses(activation, monkeypatch):
     theta, x, observed = random_problem(7, 2)
 
-    class OffByAFactor(network.Objective):  # dSSR/dw3 forgets the factor 2 of dSSR/dpredicted
+    class OffByAFactor(kernel.Kernel):  # dSSR/dw3 forgets the factor 2 of dSSR/dpredicted
         def __call__(self, t):
             ssr, gradient = super().__call__(t)
             gradient[..., 4] /= 2
             return ssr, gradient
 
-    monkeypatch.setattr(network, "Objective", OffByAFactor)
+    monkeypatch.setattr(kernel, "Kernel", OffByAFactor)
     report = check(theta, x, observed, activation)
     assert not report["ok"]
     assert [name for name, p in report["parameters"].items() if not p["ok"]] == ["w3"]
@@ -151,7 +151,7 @@ def test_explain_factors_are_the_articles():
 def test_explain_is_one_epoch_of_training():
     trainable = np.array([True, False, True, False, True, False, True])
     report = explain(START, X, OBSERVED, "softplus", learning_rate=0.01, trainable=trainable)
-    state = train(network.Objective(X, OBSERVED), State.start(START), Settings(0.01, 1, 0.0, trainable))
+    state = train(kernel.Kernel(X, OBSERVED), State.start(START), Settings(0.01, 1, 0.0, trainable))
     new = [p["new_value"] for p in report["parameters"].values()]
     np.testing.assert_allclose(new, state.theta[0], rtol=1e-14, atol=1e-15)
     assert report["new_loss"] == pytest.approx(float(state.losses[1][0]), rel=1e-12)
@@ -231,7 +231,7 @@ def dense_lm_step(theta, x, observed, activation, trainable):
 
 def one_epoch(theta, x, observed, activation, trainable, optimizer, rate):
     state = State.start(theta)
-    train(network.Objective(x, observed, activation), state, Settings(rate, 1, 0.0, trainable, optimizer))
+    train(kernel.Kernel(x, observed, activation), state, Settings(rate, 1, 0.0, trainable, optimizer))
     return state
 
 
@@ -325,7 +325,7 @@ def test_lm_text_walks_through_the_step():
 def test_lm_and_auto_say_when_they_would_stop_first():
     state = State.start(START)
     settings = Settings("auto", 200, 1e-12, np.ones(7, bool), "lm")
-    train(network.Objective(X, OBSERVED), state, settings)
+    train(kernel.Kernel(X, OBSERVED), state, settings)
     assert state.reasons[0] == "converged"
     at_fit = explain_lm(state.theta[0], X, OBSERVED, "softplus")
     assert at_fit["converged"] and not explain_lm(START, X, OBSERVED, "softplus")["converged"]
@@ -467,7 +467,7 @@ def test_history_is_the_same_on_a_rerun_and_from_the_library(tmp_path):
     for path in paths:
         assert run("train", "-c", LESSON1, "--out", tmp_path / "r.json", "--history-csv", path, "-q").exit_code == 0
     assert paths[0].read_text() == paths[1].read_text()
-    objective = network.Objective(X, OBSERVED)
+    objective = kernel.Kernel(X, OBSERVED)
     trainable = np.array([False] * 6 + [True])
     state = State.start(np.array([3.34, -1.43, -3.53, 0.57, -1.22, -2.30, 0.0]))
     recorder = Recorder(state)
@@ -559,13 +559,13 @@ def test_gradcheck_command_passes_on_the_true_gradient():
 
 
 def test_gradcheck_command_exits_4_on_a_wrong_gradient(monkeypatch):
-    class WrongSign(network.Objective):  # dSSR/db1 with its sign flipped
+    class WrongSign(kernel.Kernel):  # dSSR/db1 with its sign flipped
         def __call__(self, t):
             ssr, gradient = super().__call__(t)
             gradient[..., 1] *= -1
             return ssr, gradient
 
-    monkeypatch.setattr(network, "Objective", WrongSign)
+    monkeypatch.setattr(kernel, "Kernel", WrongSign)
     result = run("gradcheck", "-c", DOSAGE)
     assert result.exit_code == 4
     assert "b1" in result.stdout and "DISAGREE" in result.stdout

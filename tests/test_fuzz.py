@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnbackprop.cli import EXIT_CODES, cli
+from nnbackprop.cli import ExitStatus, cli
 
 VALID_CONFIG = {
     "data": {"path": "data.csv", "input": "dosage", "target": "efficacy"},
@@ -108,7 +108,7 @@ def run_train(config_text: str, csv: bytes | str):
 
 
 def check(result):
-    assert result.exit_code in EXIT_CODES and result.exit_code != 1, (result.exit_code, result.output)
+    assert result.exit_code in set(ExitStatus) and result.exit_code != 1, (result.exit_code, result.output)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
     if result.exit_code == 2:

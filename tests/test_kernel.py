@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from nnbackprop import kernel
-from nnbackprop.network import ACTIVATIONS, Objective, ssr_and_gradient
+from nnbackprop.kernel import Kernel
+from nnbackprop.network import ACTIVATIONS, ssr_and_gradient
 from nnbackprop.training import Settings, State, initial_theta, train
 
 RTOL = 1e-12
@@ -92,7 +93,7 @@ def check_against_references(objective, x, y, theta, activation):
 @pytest.mark.parametrize("n", [1, 3, kernel.SMALL, kernel.SMALL + 1, 137])
 def test_small_data_matches_references(activation, hidden, n):
     x, y, theta = problem(n, hidden, 3)
-    objective = Objective(x, y, activation)
+    objective = Kernel(x, y, activation)
     check_against_references(objective, x, y, theta[0], activation)  # R = 1, theta of shape (P,)
     check_against_references(objective, x, y, theta[:1], activation)  # R = 1, shape (1, P)
     check_against_references(objective, x, y, theta, activation)  # R = 3
@@ -103,7 +104,7 @@ def test_small_data_matches_references(activation, hidden, n):
 @pytest.mark.parametrize("n", [CHUNK - 1, CHUNK + 1, 2 * CHUNK + 123])
 def test_data_around_the_block_size_matches_references(activation, hidden, n):
     x, y, theta = problem(n, hidden, 2)
-    objective = Objective(x, y, activation)
+    objective = Kernel(x, y, activation)
     assert len(objective.blocks) == -(-n // CHUNK)
     check_against_references(objective, x, y, theta[0], activation)
     check_against_references(objective, x, y, theta, activation)
@@ -115,19 +116,19 @@ def test_many_small_blocks_and_start_groups(monkeypatch, activation, chunk):
     monkeypatch.setattr(kernel, "CHUNK", chunk)
     monkeypatch.setattr(kernel, "GROUP", 3 * 13 * chunk)  # groups of 3 starts
     x, y, theta = problem(1003, 3, 7)
-    objective = Objective(x, y, activation)
+    objective = Kernel(x, y, activation)
     assert len(objective.blocks) == -(-1003 // chunk)
     check_against_references(objective, x, y, theta, activation)
 
 
 def test_no_data_gives_zero():
-    ssr, grad = Objective(np.array([]), np.array([]))(np.ones((2, 7)))
+    ssr, grad = Kernel(np.array([]), np.array([]))(np.ones((2, 7)))
     assert ssr.tolist() == [0.0, 0.0] and grad.tolist() == [[0.0] * 7] * 2
 
 
 def test_results_are_fresh_arrays():
     x, y, theta = problem(3, 2, 1)
-    objective = Objective(x, y)
+    objective = Kernel(x, y)
     ssr, grad = objective(theta)
     kept = ssr.copy(), grad.copy()
     objective(theta + 1.0)
@@ -141,7 +142,7 @@ def test_large_inputs_do_not_warn(activation, n):
     x = np.resize([1e6, -1e6, 0.5, 0.0], n)
     y = np.resize([1.0, -2.0, 0.0], n)
     theta = np.array([1e3, 3.0, -1e3, -2.0, 0.5, -0.25, 0.1])
-    ssr, grad = Objective(x, y, activation)(theta)
+    ssr, grad = Kernel(x, y, activation)(theta)
     assert np.isfinite(ssr) and np.isfinite(grad).all()
     want_ssr, want_grad, size = loop_ssr_and_gradient(theta.tolist(), x, y, activation)
     assert_close(ssr, want_ssr, want_ssr, "SSR")
@@ -155,7 +156,7 @@ def test_large_inputs_do_not_warn(activation, n):
 @pytest.mark.parametrize("n", [3, 100, 2 * CHUNK + 5])
 def test_a_start_in_a_batch_equals_the_start_alone(activation, n):
     x, y, theta = problem(n, 2, 5)
-    objective = Objective(x, y, activation)
+    objective = Kernel(x, y, activation)
     ssr, grad = objective(theta)
     for r in range(len(theta)):
         alone_ssr, alone_grad = objective(theta[r])
@@ -165,8 +166,8 @@ def test_a_start_in_a_batch_equals_the_start_alone(activation, n):
 @pytest.mark.parametrize("activation", ["softplus", "relu"])
 def test_threads_do_not_change_the_numbers(activation):
     x, y, theta = problem(5 * CHUNK + 17, 3, 3)
-    one = Objective(x, y, activation, threads=1)(theta)
-    two = Objective(x, y, activation, threads=2)(theta)
+    one = Kernel(x, y, activation, threads=1)(theta)
+    two = Kernel(x, y, activation, threads=2)(theta)
     assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
 
 
@@ -196,10 +197,10 @@ def test_restarts_batch_equals_each_start_run_alone(rate, epochs, min_step, reas
     x, y = DOSAGE
     theta = initial_theta(2, 11, {}, 8)
     trainable = np.ones(7, bool)
-    batch = train(Objective(x, y, activation), State.start(theta), Settings(rate, epochs, min_step, trainable))
+    batch = train(Kernel(x, y, activation), State.start(theta), Settings(rate, epochs, min_step, trainable))
     assert reasons & set(batch.reasons)
     for r in range(len(theta)):
-        alone = train(Objective(x, y, activation), State.start(theta[r]), Settings(rate, epochs, min_step, trainable))
+        alone = train(Kernel(x, y, activation), State.start(theta[r]), Settings(rate, epochs, min_step, trainable))
         assert_same_state(batch, r, alone)
 
 
@@ -208,10 +209,10 @@ def test_restarts_on_data_of_several_blocks_and_frozen_parameters():
     theta = initial_theta(2, 3, {"b3": 0.5}, 3)
     trainable = np.array([True, True, False, True, True, True, False])
     settings = Settings(1e-5, 6, 0.0, trainable)
-    batch = train(Objective(x, y), State.start(theta), settings)
+    batch = train(Kernel(x, y), State.start(theta), settings)
     assert batch.epochs.tolist() == [6, 6, 6] and np.array_equal(batch.theta[:, [2, 6]], theta[:, [2, 6]])
     for r in range(len(theta)):
-        assert_same_state(batch, r, train(Objective(x, y), State.start(theta[r]), settings))
+        assert_same_state(batch, r, train(Kernel(x, y), State.start(theta[r]), settings))
 
 
 def test_a_start_alone_shows_the_same_state_to_on_epoch_as_in_a_batch():
@@ -226,8 +227,8 @@ def test_a_start_alone_shows_the_same_state_to_on_epoch_as_in_a_batch():
         return record
 
     batch, alone = [], []
-    train(Objective(x, y), State.start(theta), settings, recorder(batch), 7)
-    train(Objective(x, y), State.start(theta[1]), settings, recorder(alone), 7)
+    train(Kernel(x, y), State.start(theta), settings, recorder(batch), 7)
+    train(Kernel(x, y), State.start(theta[1]), settings, recorder(alone), 7)
     assert len(batch) == len(alone) == 7
     for b, a in zip(batch, alone, strict=True):
         assert all(np.array_equal(b_field[1], a_field[0]) for b_field, a_field in zip(b, a, strict=True))
@@ -236,10 +237,10 @@ def test_a_start_alone_shows_the_same_state_to_on_epoch_as_in_a_batch():
 def test_resuming_a_start_alone_carries_on_as_one_run():
     x, y = DOSAGE
     theta = initial_theta(2, 5, {}, 1)
-    whole = train(Objective(x, y), State.start(theta), Settings(0.05, 40, 0.0, np.ones(7, bool)))
-    state = train(Objective(x, y), State.start(theta), Settings(0.05, 25, 0.0, np.ones(7, bool)))
+    whole = train(Kernel(x, y), State.start(theta), Settings(0.05, 40, 0.0, np.ones(7, bool)))
+    state = train(Kernel(x, y), State.start(theta), Settings(0.05, 25, 0.0, np.ones(7, bool)))
     state.reasons = [None]
-    resumed = train(Objective(x, y), state, Settings(0.05, 40, 0.0, np.ones(7, bool)))
+    resumed = train(Kernel(x, y), state, Settings(0.05, 40, 0.0, np.ones(7, bool)))
     assert_same_state(whole, 0, resumed)
     assert resumed.epochs[0] == 40 and len(resumed.losses) == 41
 
@@ -253,7 +254,7 @@ def test_interrupt_stops_a_start_alone_after_the_current_epoch():
             interrupt.signal = 2
 
     state = train(
-        Objective(x, y),
+        Kernel(x, y),
         State.start(initial_theta(2, 1, {}, 1)),
         Settings(0.05, 100, 0.0, np.ones(7, bool)),
         stop_at_three,

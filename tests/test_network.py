@@ -8,7 +8,8 @@ from conftest import STATQUEST_START, loop_ssr_and_gradient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnbackprop.network import ACTIVATIONS, Objective, forward, pack, param_names, softplus, ssr_and_gradient, unpack
+from nnbackprop.kernel import Kernel
+from nnbackprop.network import ACTIVATIONS, forward, pack, param_names, softplus, ssr_and_gradient, unpack
 
 DOSAGE_X = np.array([0.0, 0.5, 1.0])
 DOSAGE_Y = np.array([0.0, 1.0, 0.0])
@@ -109,7 +110,7 @@ def test_batched_starts_equal_each_start_alone():
 def test_objective_equals_reference(activation):
     rng = np.random.default_rng(9)
     theta, x, y = random_problem(rng, 3, n=50)
-    ssr, grad = Objective(x, y, activation)(theta)
+    ssr, grad = Kernel(x, y, activation)(theta)
     ref_ssr, ref_grad = ssr_and_gradient(theta, x, y, activation)
     assert ssr == pytest.approx(ref_ssr, rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-12)

@@ -10,7 +10,8 @@ from conftest import ROOT, STATQUEST_CONFIG, STATQUEST_START, loop_jacobian
 from test_cli import invoke
 
 from nnbackprop.config import load
-from nnbackprop.network import ACTIVATIONS, Objective, forward, jacobian, param_names, ssr_and_gradient
+from nnbackprop.kernel import Kernel
+from nnbackprop.network import ACTIVATIONS, forward, jacobian, param_names, ssr_and_gradient
 from nnbackprop.optimizers import gradient_cosine, normal_equations, proposed_rate, spread, verdict
 from nnbackprop.training import Interrupt, Settings, State, initial_theta, train
 
@@ -30,7 +31,7 @@ def settings(hidden, optimizer="lm", rate="auto", max_epochs=200, min_step=1e-10
 
 def run(theta, x, y, how, activation="softplus"):
     state = State.start(theta)
-    return train(Objective(x, y, activation), state, how)
+    return train(Kernel(x, y, activation), state, how)
 
 
 # --- the Jacobian ----------------------------------------------------------------------
@@ -224,7 +225,7 @@ def test_lm_restarts_each_equal_the_same_start_trained_alone():
 def test_lm_stops_when_interrupted():
     interrupt = Interrupt(signal=2)
     state = State.start(initial_theta(2, 0, {}, 1))
-    train(Objective(DOSAGE_X, DOSAGE_Y), state, settings(2), interrupt=interrupt)
+    train(Kernel(DOSAGE_X, DOSAGE_Y), state, settings(2), interrupt=interrupt)
     assert state.reasons[0] == "interrupted"
     assert state.epochs[0] == 0
 

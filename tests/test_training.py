@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from conftest import STATQUEST_OPTIMIZED, STATQUEST_START
 
-from nnbackprop.network import Objective, param_names, ssr_and_gradient
+from nnbackprop.kernel import Kernel
+from nnbackprop.network import param_names, ssr_and_gradient
 from nnbackprop.training import Interrupt, Settings, State, initial_theta, train
 
 X = np.array([0.0, 0.5, 1.0])
@@ -20,7 +21,7 @@ def settings(lr=0.01, max_epochs=20000, min_step=1e-6, trainable=None):
 
 
 def run(theta=START, **kw):
-    return train(Objective(X, Y), State.start(theta), settings(**kw))
+    return train(Kernel(X, Y), State.start(theta), settings(**kw))
 
 
 def test_reproduces_statquest_optimized_parameters():
@@ -44,7 +45,7 @@ def test_loss_history_has_the_loss_after_every_epoch():
 
 def test_one_epoch_is_one_simultaneous_step():
     state = run(lr=0.1, max_epochs=1)
-    _, grad = Objective(X, Y)(START)
+    _, grad = Kernel(X, Y)(START)
     np.testing.assert_array_equal(state.theta[0], START - 0.1 * grad)
     np.testing.assert_allclose(grad, ssr_and_gradient(START, X, Y)[1], rtol=1e-13)
 
@@ -54,7 +55,7 @@ def test_stops_after_the_first_epoch_whose_largest_step_is_small():
     state = run(lr=0.1, max_epochs=10_000, min_step=min_step)
     assert state.reasons == ["min_step_size"]
     # replay the run: no earlier epoch had all steps small, the last one did
-    theta, objective = START.copy(), Objective(X, Y)
+    theta, objective = START.copy(), Kernel(X, Y)
     for epoch in range(1, state.epochs[0] + 1):
         step = 0.1 * objective(theta)[1]
         theta = theta - step
@@ -106,7 +107,7 @@ def test_interrupt_stops_after_a_whole_epoch():
         if state.epochs[0] == 30:
             interrupt.signal = 2
 
-    state = train(Objective(X, Y), State.start(START), settings(), on_epoch, 10, interrupt)
+    state = train(Kernel(X, Y), State.start(START), settings(), on_epoch, 10, interrupt)
     assert state.reasons == ["interrupted"] and state.epochs[0] == 30 and calls == [10, 20, 30]
     assert len(state.history()) == 31
 
@@ -119,10 +120,10 @@ def test_resume_matches_an_uninterrupted_run_number_for_number():
         if state.epochs[0] == 1234:
             interrupt.signal = 15
 
-    first = train(Objective(X, Y), State.start(START), settings(max_epochs=3000), stop_at_1234, 1, interrupt)
+    first = train(Kernel(X, Y), State.start(START), settings(max_epochs=3000), stop_at_1234, 1, interrupt)
     assert first.reasons == ["interrupted"]
     first.reasons = [None]
-    resumed = train(Objective(X, Y), first, settings(max_epochs=3000))
+    resumed = train(Kernel(X, Y), first, settings(max_epochs=3000))
     np.testing.assert_array_equal(resumed.theta, whole.theta)
     assert resumed.history() == whole.history()
     assert resumed.best_epoch[0] == whole.best_epoch[0]
@@ -140,9 +141,9 @@ def test_random_init_draws_weights_and_zero_biases():
 
 def test_restarts_each_equal_their_start_trained_alone():
     starts = initial_theta(2, seed=3, values={}, starts=5)
-    together = train(Objective(X, Y), State.start(starts), settings(lr=0.05, max_epochs=3000, min_step=1e-4))
+    together = train(Kernel(X, Y), State.start(starts), settings(lr=0.05, max_epochs=3000, min_step=1e-4))
     for r in range(5):
-        alone = train(Objective(X, Y), State.start(starts[r]), settings(lr=0.05, max_epochs=3000, min_step=1e-4))
+        alone = train(Kernel(X, Y), State.start(starts[r]), settings(lr=0.05, max_epochs=3000, min_step=1e-4))
         assert together.reasons[r] == alone.reasons[0]
         assert together.epochs[r] == alone.epochs[0]
         np.testing.assert_array_equal(together.theta[r], alone.theta[0])
@@ -153,7 +154,7 @@ def test_restarts_each_equal_their_start_trained_alone():
 
 @pytest.mark.parametrize("lr, epochs", [(0.01, 3000), (0.5, 300), (50.0, 100)])  # descends, bounces, diverges
 def test_the_fused_one_start_path_equals_the_plain_one(lr, epochs):
-    objective = Objective(X, Y)
+    objective = Kernel(X, Y)
     fused = train(objective, State.start(START), settings(lr=lr, max_epochs=epochs))
     plain = train(lambda theta: objective(theta), State.start(START), settings(lr=lr, max_epochs=epochs))
     assert fused.reasons == plain.reasons and fused.epochs[0] == plain.epochs[0]
@@ -167,14 +168,14 @@ def test_a_start_that_diverges_in_a_batch_is_called_diverged_as_alone():
     x, y = np.array([1.0]), np.array([0.0])
     theta = np.array([[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]])
     only_b2 = Settings(1000.0, 50, 1e4, np.array([False, False, False, True]))
-    batch = train(Objective(x, y), State.start(theta), only_b2)
-    alone = train(Objective(x, y), State.start(theta[0]), only_b2)
+    batch = train(Kernel(x, y), State.start(theta), only_b2)
+    alone = train(Kernel(x, y), State.start(theta[0]), only_b2)
     assert batch.reasons == alone.reasons * 2 == ["diverged", "diverged"]
 
 
 def test_calling_the_objective_during_training_changes_nothing():
-    objective = Objective(X, Y)
-    quiet = train(Objective(X, Y), State.start(START), settings(lr=0.5, max_epochs=300))
+    objective = Kernel(X, Y)
+    quiet = train(Kernel(X, Y), State.start(START), settings(lr=0.5, max_epochs=300))
     busy = train(objective, State.start(START), settings(lr=0.5, max_epochs=300), lambda s: objective(s.theta + 1), 1)
     np.testing.assert_array_equal(busy.best_theta, quiet.best_theta)
     np.testing.assert_array_equal(busy.theta, quiet.theta)
@@ -184,7 +185,7 @@ def test_parameters_beyond_half_the_float_range_train_as_plainly():
     x, y = np.array([1.0]), np.array([0.0])
     theta = np.array([1.0, 0.0, 1.0, 0.0])
     only_w1 = Settings(5e307, 10, 1e-3, np.array([True, False, False, False]))
-    fused = train(Objective(x, y), State.start(theta), only_w1)
-    plain = train(lambda t: Objective(x, y)(t), State.start(theta), only_w1)
+    fused = train(Kernel(x, y), State.start(theta), only_w1)
+    plain = train(lambda t: Kernel(x, y)(t), State.start(theta), only_w1)
     assert fused.reasons == plain.reasons and fused.epochs[0] == plain.epochs[0]
     np.testing.assert_array_equal(fused.theta, plain.theta)

@@ -14,20 +14,18 @@ import time
 import click
 import numpy as np
 
-from . import config as config_mod
-from . import data as data_mod
-from . import history, optimizers, results
-from .network import Objective, param_names
+from .. import files, history, optimizers, results, run
+from ..network import param_names
+from ..stopping import StopReason
+from ..training import Interrupt
+from .common import CONFIG_OPTION, FILE_PATH, ExitStatus, InputError, say
 from .progress import Progress
-from .terminal import EXIT_DIVERGED, EXIT_NOT_CONVERGED, FILE_PATH, InputError, check_fits, say, trainable_mask
-from .training import Interrupt, Settings, State, initial_theta
-from .training import train as run_training
 
 # --- train ---------------------------------------------------------------------------
 
 
 @click.command()
-@click.option("--config", "-c", "config_path", required=True, metavar="FILE", type=FILE_PATH, help="The YAML config.")
+@CONFIG_OPTION
 @click.option(
     "--out",
     "-o",
@@ -89,46 +87,35 @@ def train(
       nnbackprop train -c configs/dosage.yaml --out - | jq .final_loss
       nnbackprop train -c configs/lesson1-main-ideas.yaml --history-csv b3.csv
     """
-    config = config_mod.load(config_path, _overrides(overrides, lr, epochs, seed))
+    job = run.prepare(config_path, _overrides(overrides, lr, epochs, seed), resume=resume, init_params=init_params)
+    config, t = job.config, job.config.training
     out = out or config.output or "-"
-    names, (x, y) = data_mod.load_xy(config.data.path, config.data.input, config.data.target)
-    hidden = config.model.hidden
-    data_sha = data_mod.sha256(config.data.path)
-    state, started_from = _starting_state(config, init_params, resume, quiet, data_sha)
     _check_outputs(out, history_csv, checkpoint_every)
-    mask = trainable_mask(config)
-    t = config.training
-    settings = Settings(t.learning_rate, t.max_epochs, t.min_step_size, mask, t.optimizer, t.gradient_tolerance)
-    if not settings.fixed_rate and t.restarts > 1 and (history_csv or checkpoint_every):
-        option = "--history-csv" if history_csv else "--checkpoint-every"
-        raise InputError(
-            f"{option} needs the starts trained together; {_optimizer_name(config.to_dict()['training'])} "
-            f"trains its {t.restarts} restarts one after another: set training.restarts to 1"
-        )
+    if t.optimizer != "gd" or t.learning_rate == "auto":
+        if t.restarts > 1 and (history_csv or checkpoint_every):
+            option = "--history-csv" if history_csv else "--checkpoint-every"
+            raise InputError(
+                f"{option} needs the starts trained together; {run.optimizer_name(config.to_dict()['training'])} "
+                f"trains its {t.restarts} restarts one after another: set training.restarts to 1"
+            )
+    if not quiet:
+        for note in job.notes:
+            say(f"note: {note}")
     if dry_run:
         say(
-            f"config {config_path} and data {config.data.path} ({len(x)} rows, columns {names[0]} -> {names[1]}) "
-            "are valid; nothing written"
+            f"config {config_path} and data {config.data.path} ({len(job.x)} rows, columns "
+            f"{job.data['input']} -> {job.data['target']}) are valid; nothing written"
         )
         click.echo(json.dumps(config.to_dict(), indent=2))
         return
-
-    trainable = [name for name, on in zip(param_names(hidden), mask) if on]
-    data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": data_sha}
-    extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
-    extra["platform"] = _platform()
     started = time.perf_counter()
 
     def document(verdict=None):
-        timing = {"wall_time_s": round(time.perf_counter() - started, 6)}
-        return results.document(config, state, data_info, {**extra, **timing}, verdict)
+        return {**job.document(verdict), "platform": _platform(), "wall_time_s": _since(started)}
 
-    first = int(state.epochs.max(initial=0))
-    progress = None if quiet else Progress(settings.max_epochs, first, interval=1.0 if verbose else 10.0)
-    every = max(1, min(1000, 65536 // max(len(x), 1))) if progress else 0  # progress needs no more
-    every = math.gcd(every, checkpoint_every or 0)
-    objective = Objective(x, y, config.model.activation)
-    recorder = history.Recorder(state) if history_csv else None
+    progress = None if quiet else Progress(t.max_epochs, job.first_epoch, interval=1.0 if verbose else 10.0)
+    every = math.gcd(job.progress_every if progress else 0, checkpoint_every or 0)
+    recorder = history.Recorder(job.state) if history_csv else None
     if recorder is not None:
         every = 1
 
@@ -144,36 +131,46 @@ def train(
     if t.optimizer == "lm" and t.learning_rate != "auto" and not quiet:
         say(f"note: lm finds its own steps; training.learning_rate ({t.learning_rate:g}) is not used")
     if verbose:
-        say(
-            f"training {hidden} hidden {config.model.activation} neurons on {len(x)} rows of {config.data.path} "
-            f"({names[0]} -> {names[1]})"
-        )
-        say(
-            f"{_optimizer_name(config.to_dict()['training'])}, at most {settings.max_epochs} epochs, "
-            f"min step size {settings.min_step_size:g}, gradient tolerance {settings.gradient_tolerance:g}, "
-            f"trainable: {', '.join(trainable)}"
-        )
+        _say_setup(job)
     interrupt = Interrupt()
     try:
         with _signals_to(interrupt):
-            run_training(objective, state, settings, on_epoch, every, interrupt)
+            done = job.train(on_epoch, every, interrupt)
     finally:
         if progress:
             progress.close()
 
-    theta = state.theta[state.best_start]
-    verdict = optimizers.verdict(theta, x, y, config.model.activation, mask, t.gradient_tolerance)
-    doc = document(verdict)
+    doc = {**done.document, "platform": _platform(), "wall_time_s": _since(started)}
     results.write(doc, out)
     if history_csv:
-        rate = settings.learning_rate if settings.fixed_rate else None
-        header, blocks = history.history_blocks(recorder, state, objective, rate, mask, state.best_start)
-        results.write_text(history.history_csv(header, blocks), history_csv)
+        rate = t.learning_rate if job.settings.fixed_rate else None
+        state, mask = job.state, config.trainable_mask
+        header, blocks = history.history_blocks(recorder, state, job.objective, rate, mask, state.best_start)
+        files.write_text(history.history_csv(header, blocks), history_csv)
     if not quiet:
         _summary(doc, out, verbose)
         if history_csv:
             say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
-    _finish(doc, out, config, interrupt, require_convergence, quiet, (objective, state, mask))
+    _finish(doc, out, job, interrupt, require_convergence, quiet)
+
+
+def _since(started) -> float:
+    return round(time.perf_counter() - started, 6)
+
+
+def _say_setup(job):
+    config, settings = job.config, job.settings
+    names = param_names(config.model.hidden)
+    trainable = [name for name, on in zip(names, settings.trainable) if on]
+    say(
+        f"training {config.model.hidden} hidden {config.model.activation} neurons on {len(job.x)} rows of "
+        f"{config.data.path} ({job.data['input']} -> {job.data['target']})"
+    )
+    say(
+        f"{run.optimizer_name(config.to_dict()['training'])}, at most {settings.max_epochs} epochs, "
+        f"min step size {settings.min_step_size:g}, gradient tolerance {settings.gradient_tolerance:g}, "
+        f"trainable: {', '.join(trainable)}"
+    )
 
 
 def _overrides(sets, lr, epochs, seed) -> list:
@@ -197,7 +194,7 @@ def _check_outputs(out, history_csv, checkpoint_every):
     if history_csv is not None and _same_file(out, history_csv):
         raise InputError(f"--history-csv and --out are both {history_csv}: give them different places")
     for path in (out, history_csv or "-"):
-        results.check_writable(path)
+        files.check_writable(path)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -206,10 +203,10 @@ def _same_file(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _finish(doc, out, config, interrupt, require_convergence, quiet, run):
+def _finish(doc, out, job, interrupt, require_convergence, quiet):
     """Say how training ended, and exit with its code."""
     reason = doc["stop_reason"]
-    if reason == "interrupted":
+    if reason == StopReason.INTERRUPTED:
         if quiet:
             pass
         elif "starts" in doc:
@@ -219,27 +216,27 @@ def _finish(doc, out, config, interrupt, require_convergence, quiet, run):
                 f"interrupted after epoch {doc['epochs']}; "
                 f"carry on with --resume {out if out != '-' else 'RESULT.json'}"
             )
-        sys.exit(128 + interrupt.signal)
-    if reason == "diverged":
+        sys.exit(ExitStatus(128 + interrupt.signal))
+    if reason == StopReason.DIVERGED:
         if doc["loss_history"][0] is None:
             hint = "the loss at the starting parameters is not finite: check the data and the init values"
         else:
-            hint = _rate_hint(config, *run)
+            hint = _rate_hint(job)
         say(f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away; {hint}", fg="red")
-        sys.exit(EXIT_DIVERGED)
+        sys.exit(ExitStatus.DIVERGED)
     if require_convergence and not doc["converged"]:
         if quiet or reason not in ("min_step_size", "max_epochs"):  # else the summary has said it
             say(f"not converged: {_not_converged(doc)}", fg="red")
-        sys.exit(EXIT_NOT_CONVERGED)
+        sys.exit(ExitStatus.NOT_CONVERGED)
 
 
-def _rate_hint(config, objective, state, mask) -> str:
+def _rate_hint(job) -> str:
     """What to try after a divergence: a rate that is stable at the start, from the data."""
-    rate = config.training.learning_rate
-    r = state.best_start
-    if config.training.optimizer != "gd" or rate == "auto":
+    t = job.config.training
+    rate, start = t.learning_rate, job.state.initial[job.state.best_start]
+    if not job.settings.fixed_rate:
         return "check the data for extreme values"
-    proposed = optimizers.proposed_rate(state.initial[r], objective.x, objective.observed, objective.activation, mask)
+    proposed = optimizers.proposed_rate(start, job.x, job.y, job.config.model.activation, job.config.trainable_mask)
     if proposed is None or proposed >= rate:
         return f"try a smaller learning rate (now {rate:g}), or learning_rate: auto"
     return (
@@ -265,42 +262,6 @@ def _not_converged(doc) -> str:
     if t["optimizer"] == "gd":
         how += ", or try optimizer: lm" + ("" if t["learning_rate"] == "auto" else " or learning_rate: auto")
     return f"{test}; {how}"
-
-
-def _starting_state(config, init_params, resume, quiet, data_sha):
-    """The state training starts from, and what the result should say about it."""
-    hidden = config.model.hidden
-    if init_params and resume:
-        raise InputError(
-            "--init-params and --resume do not go together: resume carries on a run, init-params starts a new one"
-        )
-    if (init_params or resume) and config.training.restarts > 1:
-        option = "--init-params" if init_params else "--resume"
-        raise InputError(f"{option} carries one start; set training.restarts to 1 (it is {config.training.restarts})")
-    if resume:
-        model = results.load_model(resume)
-        check_fits(model, config, resume)
-        state = results.state_from(model.document, hidden, resume)
-        was = results.dig(model.document, "config", "training")
-        was = was if isinstance(was, dict) else {}
-        now = config.to_dict()["training"]
-        changed = [k for k in ("learning_rate", "min_step_size", "trainable") if k in was and was[k] != now[k]]
-        if changed and not quiet:
-            say(f"note: {resume} was trained with other {', '.join(changed)}; carrying on with this config's")
-        if data_sha and results.dig(model.document, "data", "sha256") not in (None, data_sha) and not quiet:
-            say(f"note: {config.data.path} has changed since {resume} was trained; carrying on with the new data")
-        reason = model.document.get("stop_reason")
-        # a run that converged stays converged, unless the stop rule is now stricter
-        if reason != "min_step_size" or config.training.min_step_size < was.get("min_step_size", 0):
-            state.reasons = [None]
-        else:
-            state.reasons = [reason]
-        return state, {"resumed_from": resume}
-    if init_params:
-        model = results.load_model(init_params)
-        check_fits(model, config, init_params)
-        return State.start(model.theta), {"init_params_from": init_params}
-    return State.start(initial_theta(hidden, config.init.seed, config.init.values, config.training.restarts)), {}
 
 
 def _platform() -> dict:
@@ -329,20 +290,12 @@ class _signals_to:
             signal.signal(s, old)
 
 
-def _optimizer_name(training: dict) -> str:
-    """``lm``, or ``gd (learning rate R)`` with R a number or auto."""
-    rate = training["learning_rate"]
-    return (
-        "lm" if training["optimizer"] == "lm" else f"gd (learning rate {rate if rate == 'auto' else format(rate, 'g')})"
-    )
-
-
 def _summary(doc, out, verbose=False):
     params = "  ".join(
         f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items()
     )
     epochs = f"{doc['epochs']} epoch{'' if doc['epochs'] == 1 else 's'}"
-    line = f"{_optimizer_name(doc['config']['training'])}: {epochs}, stopped by {doc['stop_reason']}"
+    line = f"{run.optimizer_name(doc['config']['training'])}: {epochs}, stopped by {doc['stop_reason']}"
     loss, best = doc["final_loss"], doc["best_loss"]
     if loss is not None:
         line += f", SSR {loss:.6g}"

@@ -1,7 +1,8 @@
 """The command line: parse, call the library, print, map errors to exit codes.
 
-Data goes to stdout or a file; everything said to a person goes to stderr.  The commands
-live in ``cli_train`` and ``cli_inspect``; this module makes them one program.
+Click lives only in this package.  Data goes to stdout or a file; everything said to a
+person goes to stderr.  Each command lives in its own module; this one makes them one
+program and turns every library error into one ``Error:`` line and its exit code.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ import sys
 
 import click
 
-from . import __version__
-from .cli_inspect import evaluate, explain, gradcheck, plot, predict
-from .cli_train import train
-from .errors import NnbackpropError
-from .terminal import EXIT_CODES, InputError
+from .. import __version__
+from ..errors import NnbackpropError
+from .common import ExitStatus, InputError
+from .evaluate import evaluate
+from .explain import explain, gradcheck
+from .plot import plot
+from .predict import predict
+from .train import train
 
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # Click 8.2 and later
 
-EXIT_CODE_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.items())
+EXIT_CODE_HELP = "\b\nExit codes:\n" + "\n".join(f"  {status.value:>3}  {status.meaning}" for status in ExitStatus)
 
 
 class Group(click.Group):
@@ -33,10 +37,10 @@ class Group(click.Group):
             raise InputError(" ".join(str(e).split())) from None  # one line, whatever the message held
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            sys.exit(130)
+            sys.exit(ExitStatus.INTERRUPTED)
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit's flush
-            sys.exit(0)
+            sys.exit(ExitStatus.SUCCESS)
         except OSError as e:  # stdout itself failed: a full disk, a closed descriptor
             raise InputError(f"{e.filename or 'stdout'}: cannot write: {e.strerror or e}") from None
 
@@ -76,5 +80,5 @@ def main(**kwargs):
         sys.exit(e.exit_code)
     except click.Abort:
         click.echo("Aborted!", err=True)
-        sys.exit(1)
+        sys.exit(ExitStatus.ERROR)
     sys.exit(code if isinstance(code, int) else 0)

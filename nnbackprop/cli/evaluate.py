@@ -1,0 +1,66 @@
+"""``nnbackprop evaluate``: score a trained network on a dataset."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import click
+import numpy as np
+
+from .. import data, metrics, results
+from ..network import forward
+from .common import FILE_PATH, RESULT_OPTION, InputError, say
+
+
+@click.command()
+@RESULT_OPTION
+@click.option(
+    "--data",
+    "-d",
+    "data_path",
+    required=True,
+    metavar="CSV",
+    type=FILE_PATH,
+    help="The data to score, with a header row ('-': stdin).",
+)
+@click.option("--input-column", metavar="NAME", help="The input column. Default: the one the result was trained on.")
+@click.option("--target-column", metavar="NAME", help="The target column. Default: the one the result was trained on.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def evaluate(params_path, data_path, input_column, target_column, fmt):
+    """Score a trained network on a dataset: n, SSR, MSE, RMSE and R².
+
+    \b
+      SSR  = sum (observed - predicted)^2
+      MSE  = SSR / n
+      RMSE = sqrt(MSE)
+      R²   = 1 - SSR / sum (observed - mean)^2
+
+    When every target value is the same, R² is undefined: it prints as
+    'undefined' (null in JSON), with a note on stderr.
+
+    \b
+    Examples:
+      nnbackprop evaluate --params runs/dosage.json --data data/dosage.csv
+      nnbackprop evaluate -p runs/dosage.json -d test.csv --format json | jq .rmse
+      cat test.csv | nnbackprop evaluate -p runs/dosage.json -d - --target-column y
+    """
+    if params_path == "-" and data_path == "-":
+        raise InputError("--params and --data cannot both be '-' (stdin)")
+    model = results.load_model(params_path)
+    default_input, default_target = metrics.training_columns(model.document)
+    _, (x, observed) = data.load_columns(data_path, [input_column or default_input, target_column or default_target])
+    with np.errstate(over="ignore", invalid="ignore"):
+        predicted = forward(model.theta, x, model.activation)
+    scores = metrics.regression(observed, predicted)
+    note = metrics.r2_undefined_reason(observed)
+    if note:
+        say(note, fg="yellow")
+    if fmt == "json":
+        click.echo(json.dumps({k: results.finite_or_none(v) if isinstance(v, float) else v for k, v in scores.items()}))
+        return
+    labels = {"n": "n", "ssr": "SSR", "mse": "MSE", "rmse": "RMSE", "r2": "R²"}
+    for key, value in scores.items():
+        undefined = value is None or isinstance(value, float) and math.isnan(value)
+        shown = "undefined" if undefined else value if isinstance(value, int) else f"{value:.8g}"
+        click.echo(f"{labels[key]:<5} {shown}")

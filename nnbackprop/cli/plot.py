@@ -1,0 +1,52 @@
+"""``nnbackprop plot``: a result's fit and loss curves as an image."""
+
+from __future__ import annotations
+
+import click
+
+from .. import results
+from .common import FILE_PATH, InputError, say
+
+
+@click.command()
+@click.argument("result_path", metavar="RESULT", type=FILE_PATH)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    metavar="FILE",
+    type=FILE_PATH,
+    help="The image to write: FILE.png or FILE.svg (the format follows the extension).",
+)
+@click.option(
+    "--data",
+    "-d",
+    "data_path",
+    metavar="CSV",
+    type=FILE_PATH,
+    help="Other data to overlay, with the training columns ('-': stdin).",
+)
+def plot(result_path, out, data_path):
+    """Draw a result's fit and loss curves (PNG, SVG).
+
+    The left panel builds the prediction as StatQuest's videos do ("flip, stretch,
+    add"): each hidden neuron's output times its output weight (dashed), the output
+    bias (dotted), and their sum, the prediction (solid), over the training data.
+    The right panel is the SSR at every epoch on a log scale.  If the training data
+    file is gone, the curve is drawn without points.  Needs matplotlib:
+    pip install 'nnbackprop[plot]'.
+
+    \b
+    Examples:
+      nnbackprop plot runs/dosage.json --out dosage.png
+      nnbackprop plot runs/dosage.json --out dosage.svg --data data/new_doses.csv
+    """
+    from .. import plot as plot_lib  # matplotlib loads only when a picture is drawn
+
+    if result_path == "-" and data_path == "-":
+        raise InputError("RESULT and --data cannot both be '-' (stdin)")
+    plot_lib.image_format(out)  # a bad --out fails before anything is read
+    model = results.load_model(result_path)
+    for note in plot_lib.plot(model, result_path, out, data_path):
+        say(note, fg="yellow")
+    say(f"wrote {out}")

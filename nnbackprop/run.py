@@ -1,0 +1,331 @@
+"""A training run from a config, as a Python call: :func:`fit` and the :class:`Run` it returns.
+
+Everything ``nnbackprop train`` does but talk and write files: the config and its
+overrides, the data, where training starts (a seed, another run's parameters, or a
+resumed run), the training itself, the verdict and the result document.  No click, no
+printing, no stdin or stdout: the command line is a thin shell over :func:`prepare`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections import abc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import config as config_lib
+from . import data as data_lib
+from . import optimizers, results
+from .config import Config
+from .errors import ConfigError
+from .kernel import Kernel
+from .network import forward, param_names
+from .stopping import StopReason
+from .training import Interrupt, Settings, State, initial_theta, train
+
+SECTIONS = {  # fit(learning_rate=...) means training.learning_rate, and so on
+    **{name: f"training.{name}" for name in config_lib.TrainingConfig.__dataclass_fields__},
+    **{name: f"model.{name}" for name in config_lib.ModelConfig.__dataclass_fields__},
+    "input": "data.input",
+    "target": "data.target",
+}
+
+
+def fit(config, *, resume=None, init_params=None, progress=None, interrupt=None, **overrides) -> Run:
+    """Train the network a config describes and return the :class:`Run`.
+
+    ``config`` is a YAML config's path, or a mapping with the same keys (``{"data":
+    {"path": ...}, "model": {"hidden": 4}, ...}``), where a pair of arrays ``(x, y)``
+    may stand in for ``data`` or ``data.path``.  ``overrides`` win over the config:
+    a key's own name (``learning_rate=0.05``, ``hidden=4``, ``optimizer="lm"``), a
+    dotted key (``**{"training.max_epochs": 100}``), ``seed=N`` (start from weights
+    drawn with seed N, as ``train --seed``) or ``data=(x, y)``.  ``resume`` carries on
+    the run in a result file; ``init_params`` starts from a result's parameters.
+    ``progress(epoch, ssr)`` is called now and then during training; ``interrupt``
+    (a :class:`~nnbackprop.training.Interrupt`) stops it when its ``signal`` is set.
+
+    >>> run = fit("configs/dosage.yaml", max_epochs=100)
+    >>> run.predict([0.0, 0.5, 1.0])        # doctest: +SKIP
+    """
+    job = prepare(config, overrides, resume=resume, init_params=init_params)
+    on_epoch = None
+    if progress is not None:
+
+        def on_epoch(state):
+            progress(len(state.losses) - 1, float(np.nanmin(state.losses[-1])))
+
+    return job.train(on_epoch, job.progress_every if progress else 0, interrupt)
+
+
+def prepare(config, overrides=None, *, resume=None, init_params=None) -> Job:
+    """Everything before training: the config, the data, the starting state; checked.
+
+    ``overrides`` is a mapping as :func:`fit` takes them, or a list of ``--set`` style
+    overrides (``"KEY=VALUE"`` strings or ``(key, value, where)`` triples) for a config
+    file.
+    """
+    config, arrays = _config(config, overrides)
+    if arrays is None:
+        names, (x, y) = data_lib.load_xy(config.data.path, config.data.input, config.data.target)
+        sha = data_lib.sha256(config.data.path)
+    else:
+        x, y = arrays
+        names, sha = [config.data.input or "x", config.data.target or "y"], None
+    state, started_from, notes = _starting_state(config, init_params, resume, sha)
+    data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": sha}
+    extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
+    return Job(config, x, y, state, data_info, extra, notes)
+
+
+@dataclass
+class Job:
+    """A run ready to train: :meth:`train` once."""
+
+    config: Config
+    x: np.ndarray
+    y: np.ndarray
+    state: State
+    data: dict  # the result's "data": path, columns, rows, sha256
+    extra: dict  # the result's seed and where it started from
+    notes: list[str] = field(default_factory=list)  # what a person should hear before training
+    objective: Kernel = field(init=False)  # the SSR and gradient over this data, fast
+
+    def __post_init__(self):
+        self.objective = Kernel(self.x, self.y, self.config.model.activation)
+
+    @property
+    def settings(self) -> Settings:
+        t = self.config.training
+        return Settings(
+            t.learning_rate,
+            t.max_epochs,
+            t.min_step_size,
+            self.config.trainable_mask,
+            t.optimizer,
+            t.gradient_tolerance,
+        )
+
+    @property
+    def progress_every(self) -> int:
+        """Epochs between progress calls: often enough for a person, rarely enough to cost nothing."""
+        return max(1, min(1000, 65536 // max(len(self.x), 1)))
+
+    @property
+    def first_epoch(self) -> int:
+        return int(self.state.epochs.max(initial=0))
+
+    def document(self, verdict=None) -> dict:
+        """The result so far as ``train`` writes it (bar wall time and platform)."""
+        return results.document(self.config, self.state, self.data, self.extra, verdict)
+
+    def train(self, on_epoch=None, every: int = 0, interrupt=None) -> Run:
+        """Train (``on_epoch(state)`` every ``every`` epochs) and return the :class:`Run`."""
+        interrupt = interrupt or Interrupt()
+        train(self.objective, self.state, self.settings, on_epoch, every, interrupt)
+        t, mask = self.config.training, self.config.trainable_mask
+        theta = self.state.theta[self.state.best_start]
+        verdict = optimizers.verdict(theta, self.x, self.y, self.config.model.activation, mask, t.gradient_tolerance)
+        return Run(self.config, self.state, verdict, self.document(verdict), self.x, self.y, self.notes)
+
+
+@dataclass
+class Run:
+    """A finished (or interrupted) run: its parameters, history, verdict and result document."""
+
+    config: Config
+    state: State
+    verdict: optimizers.Verdict
+    document: dict  # what ``train`` writes as JSON, bar wall_time_s and platform
+    x: np.ndarray
+    y: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def theta(self) -> np.ndarray:
+        """The final parameters of the best start, in pack order."""
+        return self.state.theta[self.state.best_start].copy()
+
+    @property
+    def params(self) -> dict[str, float]:
+        return dict(zip(param_names(self.config.model.hidden), self.theta.tolist()))
+
+    @property
+    def history(self) -> list[float]:
+        """The SSR at the start and after every epoch."""
+        return self.state.history(self.state.best_start)
+
+    @property
+    def stop_reason(self) -> StopReason:
+        return StopReason(self.state.reasons[self.state.best_start])
+
+    @property
+    def converged(self) -> bool:
+        return self.verdict.converged
+
+    def predict(self, x) -> np.ndarray:
+        """The network's output for each input in ``x``."""
+        x = np.asarray(x, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return forward(self.theta, x.ravel(), self.config.model.activation).reshape(x.shape)
+
+    def summary(self) -> str:
+        """One line: the optimizer, epochs, stop reason, SSR and the verdict."""
+        d = self.document
+        loss = "not finite" if d["final_loss"] is None else f"{d['final_loss']:.6g}"
+        verdict = "converged" if self.converged else "not converged"
+        epochs = f"{d['epochs']} epoch{'' if d['epochs'] == 1 else 's'}"
+        return (
+            f"{optimizer_name(d['config']['training'])}: {epochs}, stopped by {d['stop_reason']}, SSR {loss}, {verdict}"
+        )
+
+    def __repr__(self) -> str:
+        return f"<nnbackprop.Run {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the summary, the parameters, and the fit when matplotlib is there."""
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.6g}</td></tr>" for k, v in self.params.items())
+        picture = _fit_svg(self)
+        return (
+            f"<div><p><b>nnbackprop run</b>: {html.escape(self.summary())}</p>"
+            f"{picture}<table><tr><th>parameter</th><th>value</th></tr>{rows}</table></div>"
+        )
+
+
+def _fit_svg(run) -> str:
+    """The fit picture of ``plot`` as inline SVG, or nothing without matplotlib."""
+    try:
+        from . import plot
+    except ImportError:
+        return ""
+    try:
+        plot.require_matplotlib()
+    except Exception:
+        return ""
+    model = results.Model(run.theta, run.config.model.hidden, run.config.model.activation, None, run.document)
+    svg = plot.render(model, [plot.Points(run.x, run.y, "training data")], "svg").decode("utf-8")
+    return svg[svg.index("<svg") :]
+
+
+def optimizer_name(training: dict) -> str:
+    """``lm``, or ``gd (learning rate R)`` with R a number or auto."""
+    rate = training["learning_rate"]
+    if training["optimizer"] == "lm":
+        return "lm"
+    return f"gd (learning rate {rate if rate == 'auto' else format(rate, 'g')})"
+
+
+def network_at(config_path, overrides, params_path):
+    """The config, its data ``(x, y)``, the parameters to look at (a result's, or the
+    config's start) and the trainable mask: what ``explain`` and ``gradcheck`` study."""
+    config = config_lib.load(config_path, overrides)
+    _, (x, y) = data_lib.load_xy(config.data.path, config.data.input, config.data.target)
+    if params_path:
+        model = results.load_model(params_path)
+        results.check_fits(model, config, params_path)
+        theta = model.theta
+    else:
+        theta = initial_theta(config.model.hidden, config.init.seed, config.init.values)[0]
+    return config, x, y, theta, config.trainable_mask
+
+
+# --- what fit() was given -----------------------------------------------------------
+
+
+def _config(config, overrides):
+    """``(Config, arrays or None)`` from a path or a mapping, and the overrides."""
+    if isinstance(overrides, abc.Mapping):
+        overrides = dict(overrides)
+        arrays = _arrays(overrides.pop("data", None), "fit(data=...)")
+        if "seed" in overrides:
+            overrides["init"] = {"seed": overrides.pop("seed")}
+        dotted = {SECTIONS.get(key, key): value for key, value in overrides.items()}
+        for key in dotted:
+            if key.split(".")[0] not in ("data", "model", "init", "training", "output"):
+                raise ConfigError(f"fit({key}=...): unknown key (known: {', '.join(SECTIONS)}, seed, data)")
+    else:
+        arrays, dotted = None, None
+    if isinstance(config, abc.Mapping):
+        mapping = dict(config)
+        data = mapping.get("data")
+        given = _arrays(data, "fit(config): data") if not isinstance(data, abc.Mapping) else None
+        if isinstance(data, abc.Mapping) and "path" in data and not isinstance(data["path"], (str, os.PathLike)):
+            given = _arrays(data["path"], "fit(config): data.path")
+            mapping["data"] = {k: v for k, v in data.items() if k != "path"}
+        elif given is not None:
+            mapping.pop("data")
+        arrays = arrays if arrays is not None else given
+        return config_lib.from_mapping(mapping, dotted, arrays is not None), arrays
+    if not isinstance(config, (str, os.PathLike)):
+        raise ConfigError(f"fit(config): expected a config file's path or a mapping, got {type(config).__name__}")
+    if dotted is not None:
+        if arrays is not None:
+            raise ConfigError("fit(data=...): arrays go with a config mapping, not a config file")
+        overrides = [(key, _yaml(value), f"fit({key}={value!r:.60})") for key, value in dotted.items()]
+    return config_lib.load(os.fspath(config), overrides or ()), None
+
+
+def _yaml(value) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def _arrays(value, where):
+    """A pair ``(x, y)`` of equal-length 1-D float arrays, or None when ``value`` is None."""
+    if value is None:
+        return None
+    try:
+        x, y = (np.asarray(v, dtype=np.float64) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected a pair of arrays (x, y) or a CSV path") from None
+    if x.ndim != 1 or y.ndim != 1 or len(x) != len(y):
+        raise ConfigError(f"{where}: x and y must be 1-D and of one length, got shapes {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ConfigError(f"{where}: every value must be a finite number")
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+
+# --- where training starts ------------------------------------------------------------
+
+
+def _starting_state(config, init_params, resume, data_sha):
+    """The state training starts from, what the result says about it, and notes for a person."""
+    restarts = config.training.restarts
+    if init_params and resume:
+        raise ConfigError(
+            "--init-params and --resume do not go together: resume carries on a run, init-params starts a new one"
+        )
+    if (init_params or resume) and restarts > 1:
+        option = "--init-params" if init_params else "--resume"
+        raise ConfigError(f"{option} carries one start; set training.restarts to 1 (it is {restarts})")
+    if resume:
+        return _resumed(config, resume, data_sha)
+    if init_params:
+        model = results.load_model(init_params)
+        results.check_fits(model, config, init_params)
+        return State.start(model.theta), {"init_params_from": init_params}, []
+    theta = initial_theta(config.model.hidden, config.init.seed, config.init.values, restarts)
+    return State.start(theta), {}, []
+
+
+def _resumed(config, path, data_sha):
+    """Carry on the run in ``path``: its state, with notes on what has changed since."""
+    model = results.load_model(path)
+    results.check_fits(model, config, path)
+    state = results.state_from(model.document, config.model.hidden, path)
+    was = results.dig(model.document, "config", "training")
+    was = was if isinstance(was, dict) else {}
+    now = config.to_dict()["training"]
+    notes = []
+    changed = [k for k in ("learning_rate", "min_step_size", "trainable") if k in was and was[k] != now[k]]
+    if changed:
+        notes.append(f"{path} was trained with other {', '.join(changed)}; carrying on with this config's")
+    if data_sha and results.dig(model.document, "data", "sha256") not in (None, data_sha):
+        notes.append(f"{config.data.path} has changed since {path} was trained; carrying on with the new data")
+    reason = model.document.get("stop_reason")
+    # a run that converged stays converged, unless the stop rule is now stricter
+    stricter = config.training.min_step_size < was.get("min_step_size", 0)
+    state.reasons = [reason if reason == StopReason.MIN_STEP_SIZE and not stricter else None]
+    return state, {"resumed_from": path}, notes
