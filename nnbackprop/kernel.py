@@ -1,4 +1,4 @@
-"""The fast SSR and gradient behind :class:`nnbackprop.network.Objective`.
+"""The SSR and gradient, fast: :class:`Kernel`, the same interface as :class:`nnbackprop.network.Objective`.
 
 The same chain rule as :func:`nnbackprop.network.ssr_and_gradient`, arranged for speed:
 
@@ -269,8 +269,9 @@ class Kernel:
         return (ssr[0], grad[0]) if flat else (ssr, grad)
 
     def descent(self, theta, rate):
-        """A :class:`Descent` from ``theta`` (P,) with ``rate`` (P,), or None when the data spans blocks."""
-        if len(self.blocks) != 1:
+        """A :class:`Descent` from ``theta`` (P,) with ``rate`` (P,), or None where it cannot serve:
+        data that spans blocks, or parameters too large to double."""
+        if len(self.blocks) != 1 or not np.abs(theta).max() < 2.0**1022:
             return None
         hidden = (len(theta) - 1) // 3
         # blocks of its own: a call of this kernel meanwhile must not touch the descent's parameters

@@ -179,3 +179,20 @@ def jacobian(theta, x, activation="softplus"):
     _, _, w_out, _ = unpack(theta)
     dz = w_out * da  # dpredicted/dy * dy/dx, (n, H)
     return pack(x[:, None] * dz, dz, a, np.ones(len(x)))
+
+
+class Objective:
+    """The SSR and its gradient over one dataset, as training asks for them: the readable math.
+
+    ``objective(theta) -> (ssr, gradient)`` as :func:`ssr_and_gradient`, for ``theta`` of
+    shape (P,) or (R, P).  :class:`nnbackprop.kernel.Kernel` offers the same call, fast;
+    :func:`nnbackprop.training.train` takes either, and the tests run both.
+    """
+
+    def __init__(self, x, observed, activation="softplus"):
+        self.x = np.ascontiguousarray(x, dtype=np.float64)
+        self.observed = np.ascontiguousarray(observed, dtype=np.float64)
+        self.activation = activation
+
+    def __call__(self, theta):
+        return ssr_and_gradient(np.asarray(theta, dtype=np.float64), self.x, self.observed, self.activation)

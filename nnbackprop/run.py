@@ -195,16 +195,15 @@ class Run:
 
 def _fit_svg(run) -> str:
     """The fit picture of ``plot`` as inline SVG, or nothing without matplotlib."""
-    try:
-        from . import plot
-    except ImportError:
-        return ""
+    from . import plot
+
     try:
         plot.require_matplotlib()
-    except Exception:
+    except plot.PlotError:
         return ""
     model = results.Model(run.theta, run.config.model.hidden, run.config.model.activation, None, run.document)
-    svg = plot.render(model, [plot.Points(run.x, run.y, "training data")], "svg").decode("utf-8")
+    points = plot.Points(f"training data ({len(run.x)})", run.x, run.y, training=True)
+    svg = plot.render(model, [points], "svg").decode("utf-8")
     return svg[svg.index("<svg") :]
 
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import optimizers
-from .kernel import Kernel
-from .network import param_names
+from .network import Objective, param_names
 from .stopping import StopReason
 
 DIVERGENCE_FACTOR = 1e6  # a loss above this multiple of the starting loss has diverged
@@ -92,7 +91,7 @@ def initial_theta(hidden: int, seed: int | None, values: dict, starts: int = 1) 
     return theta
 
 
-def train(objective: Kernel, state: State, settings: Settings, on_epoch=None, every: int = 0, interrupt=None):
+def train(objective: Objective, state: State, settings: Settings, on_epoch=None, every: int = 0, interrupt=None):
     """Run gradient descent from ``state`` until every start has stopped; return ``state``.
 
     One epoch: the gradient at the current parameters, then for every trainable parameter
@@ -102,7 +101,9 @@ def train(objective: Kernel, state: State, settings: Settings, on_epoch=None, ev
     starting loss ("diverged": the last good parameters are kept), or at ``max_epochs``.
     ``on_epoch(state)`` is called every ``every`` epochs; ``interrupt.signal`` stops all.
 
-    With ``settings.optimizer == "lm"`` or ``learning_rate == "auto"`` the steps come from
+    ``objective(theta) -> (ssr, gradient)`` is a :class:`~nnbackprop.network.Objective`
+    (the readable math) or a :class:`~nnbackprop.kernel.Kernel` (the same, fast).  With
+    ``settings.optimizer == "lm"`` or ``learning_rate == "auto"`` the steps come from
     :mod:`nnbackprop.optimizers` instead, one start after another.
     """
     if not settings.fixed_rate:
@@ -190,9 +191,8 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
     one block of the kernel, else from :class:`_Steps` over any objective.
     """
     loss, grad, limit, first = start
-    fits = np.abs(state.theta).max() < 2.0**1022  # the Descent keeps 2 theta, which must be finite
-    descent = objective.descent(state.theta[0], rate) if isinstance(objective, Kernel) and fits else None
-    steps = descent or _Steps(objective, state.theta, loss, grad, rate)
+    fused = getattr(objective, "descent", None)  # the speed path: Kernel.descent, where it can serve
+    steps = (fused and fused(state.theta[0], rate)) or _Steps(objective, state.theta, loss, grad, rate)
     limit, max_epochs = float(limit[0]), settings.max_epochs
     min_step = settings.min_step_size * steps.scale  # steps.applied is scale * the step
     done, reason, k, losses, last = first, None, 0, [], steps.loss
@@ -250,7 +250,15 @@ def _train_alone(objective, state, settings, rate, start, on_epoch, every, inter
 
 
 class _Steps:
-    """What :class:`~nnbackprop.kernel.Descent` offers, over any ``objective(theta) -> (loss, gradient)``."""
+    """Gradient descent steps over any ``objective(theta) -> (loss, gradient)``, one start.
+
+    The protocol :func:`_train_alone` drives, which :class:`~nnbackprop.kernel.Descent`
+    (the same steps, fused into the kernel) also follows: :meth:`advance` moves to
+    ``theta - step`` and returns the SSR there, :meth:`reject` moves back, :meth:`pin`
+    marks the best parameters so far and :meth:`best` returns them; ``theta`` and
+    ``loss`` are the parameters and the starting SSR, and ``row`` (the parameters
+    reached) and ``applied`` (the step taken) are ``scale`` times the true values.
+    """
 
     scale = 1.0
 
