@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .files import read_bytes, reading
+from .files import Stream, name_of, read_bytes, reading
 from .network import ACTIVATIONS, MAX_HIDDEN, param_names
 from .optimizers import GRADIENT_TOLERANCE
 from .yamltree import (
@@ -106,19 +106,21 @@ class Config:
 # --- the config ----------------------------------------------------------------------
 
 
-def load(path: str, overrides: list = ()) -> Config:
-    """Read, override and validate the config at ``path``.
+def load(path, overrides: list = ()) -> Config:
+    """Read, override and validate the config at ``path`` (a path or a :class:`~nnbackprop.files.Stream`).
 
     Each override is a ``KEY=VALUE`` string (from --set) or a ``(key, value, where)``
-    triple, ``where`` naming the option it came from in errors.
+    triple, ``where`` naming the option it came from in errors.  Relative paths in the
+    file resolve against its folder (a stream's: the working folder).
     """
     with reading(path, ConfigError, "config file"):
         source_text = read_bytes(path, ConfigError, "config file").decode("utf-8-sig")
-    tree = read_tree(source_text, path)
-    base = os.path.dirname(path)
+    source = name_of(path)
+    tree = read_tree(source_text, source)
+    base = "" if isinstance(path, Stream) else os.path.dirname(path)
     for override in overrides:
         apply_override(tree, override)
-    return from_tree(tree, path, base)
+    return from_tree(tree, source, base)
 
 
 def from_mapping(mapping, overrides: dict | None = None, arrays: bool = False) -> Config:

@@ -12,16 +12,18 @@ import csv
 import hashlib
 import io
 import math
-import sys
 
 import numpy as np
 
 from .errors import DataError
-from .files import read_bytes, reading
+from .files import Stream, read_bytes, reading
 
 
 def read_text(path: str) -> str:
-    """The text of ``path`` (``-`` is stdin): UTF-8, a byte-order mark dropped, lines ending in ``\\n``."""
+    """The text of ``path`` (a path or a :class:`~nnbackprop.files.Stream`).
+
+    UTF-8, a byte-order mark dropped, lines ending in ``\\n``.
+    """
     raw = read_bytes(path, DataError, "CSV file")
     return decode(raw, path)
 
@@ -94,7 +96,8 @@ def parse_columns(text: str, source: str, names: list[str | None]):
 
 
 def iter_inputs(path: str, column: str | None, block: int = 65536):
-    """Yield the inputs in ``path`` (``-`` is stdin) as float64 arrays of at most ``block`` values.
+    """Yield the inputs in ``path`` (a path or a :class:`~nnbackprop.files.Stream`) as float64
+    arrays of at most ``block`` values.
 
     The file is either one number per line or a CSV with a header row, read from
     ``column`` (or its only column).  It is read a block of lines at a time, so a large
@@ -136,13 +139,13 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text") from None
     finally:
-        if path != "-":
+        if not isinstance(path, Stream):
             stream.close()
 
 
 def _open_text(path):
-    if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline=None)
+    if isinstance(path, Stream):
+        return io.TextIOWrapper(path.file, encoding="utf-8-sig", newline=None)
     with reading(path, DataError, "input file"):
         return open(path, encoding="utf-8-sig", newline=None)
 
@@ -242,7 +245,7 @@ def _number(cell, source, number, name, ncols):
 
 def sha256(path: str) -> str | None:
     """The SHA-256 of a file's bytes, to record which data a result was trained on."""
-    if path == "-":
+    if isinstance(path, Stream):
         return None
     digest = hashlib.sha256()
     with open(path, "rb") as f:

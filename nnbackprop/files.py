@@ -1,17 +1,34 @@
 """Reading input files and writing outputs atomically: the library's only file I/O.
 
-``-`` is stdin or stdout; the command line passes it through as a path, and only the
-functions here know what it means.
+Every reader and writer takes a path or a :class:`Stream`.  The library never opens
+stdin or stdout itself: the command line turns ``-`` into a :class:`Stream` of them.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from contextlib import contextmanager
 
 from .errors import OutputError
+
+
+class Stream:
+    """An open file where a path could stand (stdin, stdout); messages call it ``name``."""
+
+    def __init__(self, file, name: str = "-"):
+        self.file, self.name = file, name
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"Stream({self.name!r})"
+
+
+def name_of(source) -> str:
+    """How messages and result files name a path or a :class:`Stream`."""
+    return str(source)
 
 
 @contextmanager
@@ -29,22 +46,22 @@ def reading(path: str, error: type, what: str):
         raise error(f"{path}: cannot read: {e.strerror}") from None
 
 
-def read_bytes(path: str, error: type, what: str) -> bytes:
-    """The bytes of ``path`` (``-`` is stdin), or ``error`` saying why not."""
+def read_bytes(path, error: type, what: str) -> bytes:
+    """The bytes of ``path`` (a path or a binary :class:`Stream`), or ``error`` saying why not."""
     with reading(path, error, what):
-        if path == "-":
-            return sys.stdin.buffer.read()
+        if isinstance(path, Stream):
+            return path.file.read()
         with open(path, "rb") as f:
             return f.read()
 
 
-def write_text(text, path: str):
-    """Write ``text`` (a string, or strings one after another) to ``path`` atomically; ``-`` is stdout."""
+def write_text(text, path):
+    """Write ``text`` (a string, or strings one after another) to ``path`` atomically, or to a text :class:`Stream`."""
     chunks = [text] if isinstance(text, str) else text
-    if path == "-":
+    if isinstance(path, Stream):
         for chunk in chunks:
-            sys.stdout.write(chunk)
-        sys.stdout.flush()
+            path.file.write(chunk)
+        path.file.flush()
         return
     write_bytes((chunk.encode("utf-8") for chunk in chunks), path)
 
@@ -101,9 +118,9 @@ def _in_place(path: str) -> bool:
     return os.path.exists(path) and not os.path.isfile(path)
 
 
-def check_writable(path: str):
-    """Fail early, before any work, when ``path`` (``-``: stdout) cannot be written."""
-    if path == "-":
+def check_writable(path):
+    """Fail early, before any work, when ``path`` cannot be written (a :class:`Stream` always can)."""
+    if isinstance(path, Stream):
         return
     if os.path.isdir(path):
         raise OutputError(f"{path}: is a directory; give a file name")

@@ -20,8 +20,9 @@ import warnings
 import numpy as np
 
 from . import data as data_mod
-from . import files, results
+from . import files
 from .errors import DataError, NnbackpropError
+from .files import Stream
 from .metrics import training_columns
 from .network import decompose, param_names
 
@@ -35,8 +36,6 @@ class PlotError(NnbackpropError):
 
 def image_format(path: str) -> str:
     """``"png"`` or ``"svg"`` from the extension of ``path``; anything else is a PlotError."""
-    if path == "-":
-        raise PlotError("--out -: an image is not written to stdout; give a file name ending in .png or .svg")
     extension = os.path.splitext(path)[1].lower()
     if extension not in FORMATS:
         shown = f"'{extension}'" if extension else "no extension"
@@ -93,7 +92,7 @@ def training_points(model, result_path: str) -> tuple[Points | None, list[str]]:
 
 def _find(path: str, result_path: str) -> str | None:
     candidates = [path]
-    if not os.path.isabs(path) and result_path != "-":
+    if not os.path.isabs(path) and not isinstance(result_path, Stream):
         candidates.append(os.path.join(os.path.dirname(result_path), path))
     return next((p for p in candidates if os.path.isfile(p)), None)
 
@@ -234,8 +233,8 @@ def plot(model, result_path: str, out: str, extra_data: str | None = None) -> li
     points = [train] if train else []
     if extra_data is not None:
         _, (x, y) = data_mod.load_columns(extra_data, training_columns(model.document))
-        label = "stdin" if extra_data == "-" else os.path.basename(extra_data)
+        label = "stdin" if isinstance(extra_data, Stream) else os.path.basename(extra_data)
         points.append(Points(f"{label} ({len(x)})", x, y))
-    name = "stdin" if result_path == "-" else os.path.basename(result_path)
+    name = "stdin" if isinstance(result_path, Stream) else os.path.basename(result_path)
     files.write_bytes(render(model, points, fmt, title=f"nnbackprop: {name}"), out)
     return notes

@@ -20,6 +20,7 @@ from . import data as data_lib
 from . import optimizers, results
 from .config import Config
 from .errors import ConfigError
+from .files import Stream, name_of
 from .kernel import Kernel
 from .network import forward, param_names
 from .stopping import StopReason
@@ -59,21 +60,23 @@ def fit(config, *, resume=None, init_params=None, progress=None, interrupt=None,
     return job.train(on_epoch, job.progress_every if progress else 0, interrupt)
 
 
-def prepare(config, overrides=None, *, resume=None, init_params=None) -> Job:
+def prepare(config, overrides=None, *, resume=None, init_params=None, stdin=None) -> Job:
     """Everything before training: the config, the data, the starting state; checked.
 
     ``overrides`` is a mapping as :func:`fit` takes them, or a list of ``--set`` style
     overrides (``"KEY=VALUE"`` strings or ``(key, value, where)`` triples) for a config
-    file.
+    file.  ``config``, ``resume`` and ``init_params`` are paths or
+    :class:`~nnbackprop.files.Stream` s; ``stdin`` is the stream a config's
+    ``data.path: -`` reads.
     """
     config, arrays = _config(config, overrides)
     if arrays is None:
-        names, (x, y) = data_lib.load_xy(config.data.path, config.data.input, config.data.target)
-        sha = data_lib.sha256(config.data.path)
+        names, (x, y), sha = _data(config, stdin)
     else:
         x, y = arrays
         names, sha = [config.data.input or "x", config.data.target or "y"], None
     state, started_from, notes = _starting_state(config, init_params, resume, sha)
+    started_from = {key: name_of(path) for key, path in started_from.items()}
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": sha}
     extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
     return Job(config, x, y, state, data_info, extra, notes)
@@ -215,11 +218,11 @@ def optimizer_name(training: dict) -> str:
     return f"gd (learning rate {rate if rate == 'auto' else format(rate, 'g')})"
 
 
-def network_at(config_path, overrides, params_path):
+def network_at(config_path, overrides, params_path, stdin=None):
     """The config, its data ``(x, y)``, the parameters to look at (a result's, or the
     config's start) and the trainable mask: what ``explain`` and ``gradcheck`` study."""
     config = config_lib.load(config_path, overrides)
-    _, (x, y) = data_lib.load_xy(config.data.path, config.data.input, config.data.target)
+    _, (x, y), _ = _data(config, stdin)
     if params_path:
         model = results.load_model(params_path)
         results.check_fits(model, config, params_path)
@@ -230,6 +233,17 @@ def network_at(config_path, overrides, params_path):
 
 
 # --- what fit() was given -----------------------------------------------------------
+
+
+def _data(config, stdin):
+    """The config's data file (``-``: ``stdin``) as ``(names, (x, y), sha256)``."""
+    source = config.data.path
+    if source == "-":
+        if stdin is None:
+            raise ConfigError(f"{config.source}: data.path: '-' is stdin, and none was given to read")
+        source = stdin
+    names, xy = data_lib.load_xy(source, config.data.input, config.data.target)
+    return names, xy, data_lib.sha256(source)
 
 
 def _config(config, overrides):
@@ -256,13 +270,13 @@ def _config(config, overrides):
             mapping.pop("data")
         arrays = arrays if arrays is not None else given
         return config_lib.from_mapping(mapping, dotted, arrays is not None), arrays
-    if not isinstance(config, (str, os.PathLike)):
+    if not isinstance(config, (str, os.PathLike, Stream)):
         raise ConfigError(f"fit(config): expected a config file's path or a mapping, got {type(config).__name__}")
     if dotted is not None:
         if arrays is not None:
             raise ConfigError("fit(data=...): arrays go with a config mapping, not a config file")
         overrides = [(key, _yaml(value), f"fit({key}={value!r:.60})") for key, value in dotted.items()]
-    return config_lib.load(os.fspath(config), overrides or ()), None
+    return config_lib.load(config if isinstance(config, Stream) else os.fspath(config), overrides or ()), None
 
 
 def _yaml(value) -> str:

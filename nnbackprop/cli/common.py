@@ -8,6 +8,8 @@ from enum import IntEnum
 
 import click
 
+from ..files import Stream
+
 
 class ExitStatus(IntEnum):
     """Every exit code of ``nnbackprop``, named once (the help lists them from here)."""
@@ -39,6 +41,16 @@ _MEANINGS = {
 }
 
 FILE_PATH = click.Path(allow_dash=True)  # no checks (the library makes them), but the shell completes files
+
+
+def stdin_or(path):
+    """The edge of the program: ``-`` is stdin, handed to the library as a :class:`~nnbackprop.files.Stream`."""
+    return Stream(sys.stdin.buffer) if path == "-" else path
+
+
+def stdout_or(path):
+    """``-`` is stdout, as a :class:`~nnbackprop.files.Stream`; any other path stays a path."""
+    return Stream(sys.stdout) if path == "-" else path
 
 
 class InputError(click.ClickException):

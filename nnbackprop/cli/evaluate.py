@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import data, metrics, results
 from ..network import forward
-from .common import FILE_PATH, RESULT_OPTION, InputError, say
+from .common import FILE_PATH, RESULT_OPTION, InputError, say, stdin_or
 
 
 @click.command()
@@ -47,9 +47,10 @@ def evaluate(params_path, data_path, input_column, target_column, fmt):
     """
     if params_path == "-" and data_path == "-":
         raise InputError("--params and --data cannot both be '-' (stdin)")
-    model = results.load_model(params_path)
+    model = results.load_model(stdin_or(params_path))
     default_input, default_target = metrics.training_columns(model.document)
-    _, (x, observed) = data.load_columns(data_path, [input_column or default_input, target_column or default_target])
+    columns = [input_column or default_input, target_column or default_target]
+    _, (x, observed) = data.load_columns(stdin_or(data_path), columns)
     with np.errstate(over="ignore", invalid="ignore"):
         predicted = forward(model.theta, x, model.activation)
     scores = metrics.regression(observed, predicted)

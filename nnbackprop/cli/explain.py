@@ -14,7 +14,7 @@ import numpy as np
 from .. import explain as explain_lib
 from .. import gradcheck as gradcheck_lib
 from .. import results, run
-from .common import CONFIG_OPTION, FILE_PATH, SET_OPTION, ExitStatus, InputError, options, say
+from .common import CONFIG_OPTION, FILE_PATH, SET_OPTION, ExitStatus, InputError, options, say, stdin_or
 
 
 def _finite_option(param, value):
@@ -50,7 +50,7 @@ NETWORK_OPTIONS = options(
 def _network_at(config_path, overrides, params_path):
     if config_path == "-" and params_path == "-":
         raise InputError("--config and --params cannot both be '-' (stdin)")
-    return run.network_at(config_path, overrides, params_path)
+    return run.network_at(stdin_or(config_path), overrides, stdin_or(params_path), stdin_or("-"))
 
 
 @click.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import results
-from .common import FILE_PATH, InputError, say
+from .common import FILE_PATH, InputError, say, stdin_or
 
 
 @click.command()
@@ -45,8 +45,11 @@ def plot(result_path, out, data_path):
 
     if result_path == "-" and data_path == "-":
         raise InputError("RESULT and --data cannot both be '-' (stdin)")
+    if out == "-":
+        raise InputError("--out -: an image is not written to stdout; give a file name ending in .png or .svg")
     plot_lib.image_format(out)  # a bad --out fails before anything is read
-    model = results.load_model(result_path)
-    for note in plot_lib.plot(model, result_path, out, data_path):
+    result, data = stdin_or(result_path), data_path and stdin_or(data_path)
+    model = results.load_model(result)
+    for note in plot_lib.plot(model, result, out, data):
         say(note, fg="yellow")
     say(f"wrote {out}")

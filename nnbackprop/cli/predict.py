@@ -10,7 +10,7 @@ import click
 import numpy as np
 
 from .. import data, network, results
-from .common import FILE_PATH, RESULT_OPTION, InputError
+from .common import FILE_PATH, RESULT_OPTION, InputError, stdin_or
 
 
 @click.command()
@@ -45,13 +45,13 @@ def predict(params_path, values, input_path, fmt, decompose):
         raise InputError("give VALUES or --input, not both")
     if params_path == "-" and not values and input_path in (None, "-"):
         raise InputError("--params - reads stdin, so the inputs cannot: give VALUES or --input FILE")
-    model = results.load_model(params_path)
+    model = results.load_model(stdin_or(params_path))
     if values:
         blocks = iter([_parse_values(values)])
     else:
         if input_path is None and sys.stdin.isatty():
             raise InputError("no inputs: give VALUES, --input FILE, or pipe numbers into stdin")
-        blocks = data.iter_inputs(input_path or "-", model.input_name)
+        blocks = data.iter_inputs(stdin_or(input_path or "-"), model.input_name)
     _write_predictions(model, blocks, fmt, decompose)
 
 

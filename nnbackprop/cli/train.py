@@ -18,7 +18,7 @@ from .. import files, history, optimizers, results, run
 from ..network import param_names
 from ..stopping import StopReason
 from ..training import Interrupt
-from .common import CONFIG_OPTION, FILE_PATH, ExitStatus, InputError, say
+from .common import CONFIG_OPTION, FILE_PATH, ExitStatus, InputError, say, stdin_or, stdout_or
 from .progress import Progress
 
 # --- train ---------------------------------------------------------------------------
@@ -87,7 +87,13 @@ def train(
       nnbackprop train -c configs/dosage.yaml --out - | jq .final_loss
       nnbackprop train -c configs/lesson1-main-ideas.yaml --history-csv b3.csv
     """
-    job = run.prepare(config_path, _overrides(overrides, lr, epochs, seed), resume=resume, init_params=init_params)
+    job = run.prepare(
+        stdin_or(config_path),
+        _overrides(overrides, lr, epochs, seed),
+        resume=resume and stdin_or(resume),
+        init_params=init_params and stdin_or(init_params),
+        stdin=stdin_or("-"),
+    )
     config, t = job.config, job.config.training
     out = out or config.output or "-"
     _check_outputs(out, history_csv, checkpoint_every)
@@ -124,7 +130,7 @@ def train(
         if recorder is not None:
             recorder(state)
         if checkpoint_every and epoch % checkpoint_every == 0:
-            results.write(document(), out)
+            results.write(document(), stdout_or(out))
         if progress:
             progress.update(epoch, float(np.nanmin(state.losses[-1])))
 
@@ -141,12 +147,12 @@ def train(
             progress.close()
 
     doc = {**done.document, "platform": _platform(), "wall_time_s": _since(started)}
-    results.write(doc, out)
+    results.write(doc, stdout_or(out))
     if history_csv:
         rate = t.learning_rate if job.settings.fixed_rate else None
         state, mask = job.state, config.trainable_mask
         header, blocks = history.history_blocks(recorder, state, job.objective, rate, mask, state.best_start)
-        files.write_text(history.history_csv(header, blocks), history_csv)
+        files.write_text(history.history_csv(header, blocks), stdout_or(history_csv))
     if not quiet:
         _summary(doc, out, verbose)
         if history_csv:
@@ -194,7 +200,7 @@ def _check_outputs(out, history_csv, checkpoint_every):
     if history_csv is not None and _same_file(out, history_csv):
         raise InputError(f"--history-csv and --out are both {history_csv}: give them different places")
     for path in (out, history_csv or "-"):
-        files.check_writable(path)
+        files.check_writable(stdout_or(path))
 
 
 def _same_file(a: str, b: str) -> bool:
