@@ -16,8 +16,9 @@ import numpy as np
 
 from .errors import ConfigError
 from .files import Stream, name_of, read_bytes, reading
-from .network import ACTIVATIONS, MAX_HIDDEN, param_names
+from .network import ACTIVATIONS, DEFAULT_ACTIVATION, MAX_HIDDEN, param_names
 from .optimizers import GRADIENT_TOLERANCE
+from .training import Settings
 from .yamltree import (
     NUMBER,
     At,
@@ -52,7 +53,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     hidden: int = 2
-    activation: str = "softplus"
+    activation: str = DEFAULT_ACTIVATION
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ LM_MAX_PARAMETERS = 2000  # lm's JᵀJ is P x P: 32 MB and about a second of sol
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    optimizer: str = "gd"
+    optimizer: str = Settings.optimizer
     learning_rate: float | str = "auto"  # a fixed rate, or "auto": a step size found from the data
     max_epochs: int = 1000
     min_step_size: float = 0.001

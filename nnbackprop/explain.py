@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from . import optimizers
-from .network import DERIVATIVE_NAMES, forward, hidden_layer, hidden_of, param_names, ssr, unpack
+from .network import DEFAULT_ACTIVATION, DERIVATIVE_NAMES, forward, hidden_layer, hidden_of, param_names, ssr, unpack
 
 DSSR_DPREDICTED = ("dSSR/dpredicted", "-2 * (observed - predicted)")
 MATRIX_SHOWN = 12  # the text prints JᵀJ + λ·I for at most this many trainable parameters
@@ -26,7 +26,7 @@ def local_derivative_name(activation: str, neuron: int) -> str:
     return re.sub(r"\b([xy])\b", rf"\g<1>{neuron}", DERIVATIVE_NAMES[activation])
 
 
-def chains(theta, x, observed, activation="softplus"):
+def chains(theta, x, observed, activation=DEFAULT_ACTIVATION):
     """Every parameter's chain-rule factors, per sample.
 
     Returns ``(predicted, {name: [(factor, formula, values), ...]})``: ``predicted`` has
@@ -61,7 +61,7 @@ def explain(
     theta,
     x,
     observed,
-    activation="softplus",
+    activation=DEFAULT_ACTIVATION,
     learning_rate=0.1,
     trainable=None,
     tolerance=optimizers.GRADIENT_TOLERANCE,
@@ -145,7 +145,9 @@ def explain(
     return report
 
 
-def explain_lm(theta, x, observed, activation="softplus", trainable=None, tolerance=optimizers.GRADIENT_TOLERANCE):
+def explain_lm(
+    theta, x, observed, activation=DEFAULT_ACTIVATION, trainable=None, tolerance=optimizers.GRADIENT_TOLERANCE
+):
     """Levenberg-Marquardt's first step, factor by factor.
 
     J = dpredicted/dθ, column by column from :func:`chains` (each parameter's factors

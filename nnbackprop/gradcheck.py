@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernel, network
+from .network import DEFAULT_ACTIVATION
 
 DEFAULT_TOLERANCE = 1e-6
 RELATIVE_STEP = 6e-6  # about the cube root of float64's epsilon: the best h for a central difference
@@ -45,7 +46,7 @@ def perturbed(theta) -> np.ndarray:
     return np.concatenate([theta + h, theta - h])
 
 
-def numeric_gradient(theta, x, observed, activation="softplus") -> np.ndarray:
+def numeric_gradient(theta, x, observed, activation=DEFAULT_ACTIVATION) -> np.ndarray:
     """dSSR/dtheta by central differences of the forward pass, shape (P,)."""
     theta = np.asarray(theta, dtype=np.float64)
     residual = observed - network.forward(perturbed(theta), x, activation)  # (2P, n)
@@ -54,7 +55,7 @@ def numeric_gradient(theta, x, observed, activation="softplus") -> np.ndarray:
     return (loss[:p] - loss[p:]) / (2.0 * steps(theta))
 
 
-def kinks(theta, x, activation="softplus") -> np.ndarray:
+def kinks(theta, x, activation=DEFAULT_ACTIVATION) -> np.ndarray:
     """Which parameters' finite differences straddle the activation's corner, shape (P,) bool."""
     theta = np.asarray(theta, dtype=np.float64)
     p = len(theta)
@@ -65,7 +66,7 @@ def kinks(theta, x, activation="softplus") -> np.ndarray:
     return (signs[:p] != signs[p:]).any(axis=(1, 2))
 
 
-def check(theta, x, observed, activation="softplus", tolerance=DEFAULT_TOLERANCE) -> dict:
+def check(theta, x, observed, activation=DEFAULT_ACTIVATION, tolerance=DEFAULT_TOLERANCE) -> dict:
     """Compare the analytic and numeric gradients of every parameter.
 
     Returns ``{"ok", "tolerance", "loss", "parameters": {name: {"analytic", "numeric",

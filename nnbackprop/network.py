@@ -49,6 +49,7 @@ def relu(z):
 
 
 ACTIVATIONS = {"softplus": softplus, "relu": relu, "sigmoid": sigmoid, "tanh": tanh}
+DEFAULT_ACTIVATION = "softplus"  # the article's
 
 MAX_HIDDEN = 100_000  # the widest network accepted: already 300,001 parameters
 
@@ -99,7 +100,7 @@ def pack(w_in, b_in, w_out, b_out):
 # --- forward and backward ---------------------------------------------------------
 
 
-def hidden_layer(theta, x, activation="softplus"):
+def hidden_layer(theta, x, activation=DEFAULT_ACTIVATION):
     """Hidden inputs ``z`` and outputs ``a``, each of shape (..., n, H), and da/dz."""
     w_in, b_in, _, _ = unpack(theta)
     z = x[:, None] * w_in[..., None, :] + b_in[..., None, :]
@@ -107,7 +108,7 @@ def hidden_layer(theta, x, activation="softplus"):
     return z, a, da
 
 
-def forward(theta, x, activation="softplus"):
+def forward(theta, x, activation=DEFAULT_ACTIVATION):
     """Predicted values, shape (..., n), for inputs ``x`` of shape (n,)."""
     _, a, _ = hidden_layer(theta, x, activation)
     _, _, w_out, b_out = unpack(theta)
@@ -122,7 +123,7 @@ def ssr(residual):
     return np.einsum("...n,...n->...", residual, residual)
 
 
-def decompose(theta, x, activation="softplus") -> dict:
+def decompose(theta, x, activation=DEFAULT_ACTIVATION) -> dict:
     """StatQuest's "flip, stretch, add": each neuron's share of the prediction.
 
     Returns ``{"neuron1": y1 * w(H+1), ..., "neuronH": yH * w(2H), "bias": b(H+1)}``,
@@ -135,7 +136,7 @@ def decompose(theta, x, activation="softplus") -> dict:
     return parts
 
 
-def ssr_and_gradient(theta, x, observed, activation="softplus"):
+def ssr_and_gradient(theta, x, observed, activation=DEFAULT_ACTIVATION):
     """The SSR and its gradient with respect to every parameter.
 
     Parameters
@@ -164,7 +165,7 @@ def ssr_and_gradient(theta, x, observed, activation="softplus"):
     return ssr(residual), pack(dw_in, db_in, dw_out, db_out)
 
 
-def jacobian(theta, x, activation="softplus"):
+def jacobian(theta, x, activation=DEFAULT_ACTIVATION):
     """dpredicted/dtheta for every sample: shape (n, P) for ``theta`` of shape (P,).
 
     The chain-rule factors of :func:`ssr_and_gradient` without dSSR/dpredicted, so
@@ -189,7 +190,7 @@ class Objective:
     :func:`nnbackprop.training.train` takes either, and the tests run both.
     """
 
-    def __init__(self, x, observed, activation="softplus"):
+    def __init__(self, x, observed, activation=DEFAULT_ACTIVATION):
         self.x = np.ascontiguousarray(x, dtype=np.float64)
         self.observed = np.ascontiguousarray(observed, dtype=np.float64)
         self.activation = activation

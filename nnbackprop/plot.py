@@ -24,7 +24,7 @@ from . import files
 from .errors import DataError, NnbackpropError
 from .files import Stream
 from .metrics import training_columns
-from .network import decompose, param_names
+from .network import DEFAULT_ACTIVATION, decompose, param_names
 
 FORMATS = {".png": "png", ".svg": "svg"}
 INSTALL = "pip install 'nnbackprop[plot]'"
@@ -124,7 +124,7 @@ def render(model, points: list[Points], fmt: str, title: str = "") -> bytes:
     return buffer.getvalue()
 
 
-def curves(theta, x, activation="softplus"):
+def curves(theta, x, activation=DEFAULT_ACTIVATION):
     """What the fit panel draws: ``(contributions, output_bias, predicted)``.
 
     ``contributions[:, i]`` is y_i * w_(H+i), neuron i's output flipped and stretched by
