@@ -1,0 +1,212 @@
+"""nnbackprop.fit: the library the commands are shells over, checked against what `train` writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT
+
+import nnbackprop
+from nnbackprop.cli import cli
+from nnbackprop.run import SECTIONS
+
+DOSAGE = str(ROOT / "configs" / "dosage.yaml")
+DOSAGE_X, DOSAGE_Y = np.array([0.0, 0.5, 1.0]), np.array([0.0, 1.0, 0.0])
+CLI_ONLY = ("wall_time_s", "platform")  # what train adds to the library's document
+
+
+def train_document(*args) -> dict:
+    result = CliRunner().invoke(cli, ["train", *map(str, args), "--out", "-", "--quiet"])
+    assert result.exit_code in (0, 5), result.output
+    return json.loads(result.stdout)
+
+
+def without_cli_keys(document: dict) -> dict:
+    return {k: v for k, v in document.items() if k not in CLI_ONLY}
+
+
+def test_fit_gives_the_document_train_writes():
+    run = nnbackprop.fit(DOSAGE, max_epochs=300)
+    assert run.document == without_cli_keys(train_document("-c", DOSAGE, "--epochs", 300))
+
+
+def test_the_document_holds_every_key_but_wall_time_and_platform():
+    document = train_document("-c", DOSAGE, "--epochs", 3)
+    assert list(nnbackprop.fit(DOSAGE, max_epochs=3).document) == [k for k in document if k not in CLI_ONLY]
+
+
+def test_fit_with_restarts_gives_the_document_train_writes():
+    overrides = {"max_epochs": 50, "restarts": 3, "seed": 4}
+    run = nnbackprop.fit(DOSAGE, **overrides)
+    cli_doc = train_document("-c", DOSAGE, "--epochs", 50, "--set", "training.restarts=3", "--seed", 4)
+    assert run.document == without_cli_keys(cli_doc)
+
+
+def test_run_exposes_params_history_and_verdict():
+    run = nnbackprop.fit(DOSAGE, max_epochs=200)
+    assert list(run.params) == nnbackprop.param_names(2)
+    assert run.params == run.document["params"]
+    assert run.history == run.document["loss_history"]
+    assert run.stop_reason == nnbackprop.StopReason.MAX_EPOCHS
+    assert run.converged is run.document["converged"]
+    assert run.verdict.gradient_norm == run.document["gradient_norm"]
+
+
+def test_predict_is_the_forward_pass_at_the_final_params():
+    run = nnbackprop.fit(DOSAGE, max_epochs=100)
+    x = np.linspace(-1, 2, 7)
+    np.testing.assert_array_equal(run.predict(x), nnbackprop.forward(run.theta, x))
+
+
+def test_predict_keeps_the_shape_of_its_input():
+    run = nnbackprop.fit(DOSAGE, max_epochs=10)
+    assert run.predict(np.zeros((4, 1))).shape == (4, 1)
+    assert run.predict(0.5).shape == ()
+
+
+def test_a_mapping_with_arrays_trains_as_the_config_file_does():
+    from_file = nnbackprop.fit(DOSAGE, max_epochs=500)
+    mapping = {
+        "data": (DOSAGE_X, DOSAGE_Y),
+        "init": from_file.document["initial_params"],
+        "training": {"learning_rate": 0.01, "min_step_size": 1e-6, "max_epochs": 500},
+    }
+    from_arrays = nnbackprop.fit(mapping)
+    assert from_arrays.params == from_file.params
+    assert from_arrays.history == from_file.history
+
+
+def test_arrays_may_stand_in_for_data_path_with_column_names():
+    run = nnbackprop.fit({"data": {"path": (DOSAGE_X, DOSAGE_Y), "input": "dosage"}}, max_epochs=5)
+    assert run.document["data"] == {"path": None, "input": "dosage", "target": "y", "rows": 3, "sha256": None}
+
+
+def test_data_override_replaces_the_mapping_data():
+    x = np.linspace(0, 1, 20)
+    run = nnbackprop.fit({"model": {"hidden": 1}}, data=(x, 2 * x + 1), optimizer="lm", max_epochs=50)
+    assert run.document["data"]["rows"] == 20
+    np.testing.assert_allclose(run.predict(x), 2 * x + 1, atol=1e-2)  # a line, from one softplus
+
+
+def test_overrides_by_name_dotted_key_and_section_agree():
+    by_name = nnbackprop.fit(DOSAGE, learning_rate=0.05, max_epochs=20)
+    dotted = nnbackprop.fit(DOSAGE, **{"training.learning_rate": 0.05, "training.max_epochs": 20})
+    assert by_name.params == dotted.params
+    assert by_name.document["config"]["training"]["learning_rate"] == 0.05
+
+
+def test_every_config_field_has_an_override_name():
+    fields = set(nnbackprop.config.TrainingConfig.__dataclass_fields__) | {"hidden", "activation"}
+    assert fields <= set(SECTIONS)
+
+
+def test_seed_override_starts_from_random_weights_as_train_seed_does():
+    run = nnbackprop.fit(DOSAGE, seed=3, max_epochs=5)
+    assert run.document == without_cli_keys(train_document("-c", DOSAGE, "--seed", 3, "--epochs", 5))
+
+
+def test_resume_carries_on_as_train_resume_does(tmp_path):
+    first = tmp_path / "first.json"
+    CliRunner().invoke(cli, ["train", "-c", DOSAGE, "--epochs", "40", "--out", str(first), "-q"])
+    resumed = nnbackprop.fit(DOSAGE, resume=str(first), max_epochs=90)
+    cli_doc = train_document("-c", DOSAGE, "--resume", first, "--epochs", 90)
+    assert resumed.document == without_cli_keys(cli_doc)
+
+
+def test_resume_equals_one_long_run(tmp_path):
+    first = tmp_path / "first.json"
+    CliRunner().invoke(cli, ["train", "-c", DOSAGE, "--epochs", "40", "--out", str(first), "-q"])
+    resumed = nnbackprop.fit(DOSAGE, resume=str(first), max_epochs=90)
+    assert resumed.params == nnbackprop.fit(DOSAGE, max_epochs=90).params
+
+
+def test_init_params_starts_from_a_results_params(tmp_path):
+    first = tmp_path / "first.json"
+    CliRunner().invoke(cli, ["train", "-c", DOSAGE, "--epochs", "40", "--out", str(first), "-q"])
+    run = nnbackprop.fit(DOSAGE, init_params=str(first), max_epochs=1)
+    assert run.document["initial_params"] == json.loads(first.read_text())["params"]
+
+
+def test_progress_is_called_with_epoch_and_loss():
+    calls = []
+    run = nnbackprop.fit(DOSAGE, max_epochs=3000, progress=lambda epoch, loss: calls.append((epoch, loss)))
+    assert calls
+    assert all(run.history[epoch] == loss for epoch, loss in calls)
+
+
+def test_progress_does_not_change_the_numbers():
+    quiet = nnbackprop.fit(DOSAGE, max_epochs=3000)
+    watched = nnbackprop.fit(DOSAGE, max_epochs=3000, progress=lambda epoch, loss: None)
+    assert watched.document == quiet.document
+
+
+def test_interrupt_stops_the_run():
+    interrupt = nnbackprop.Interrupt(signal=2)
+    run = nnbackprop.fit(DOSAGE, interrupt=interrupt)
+    assert run.stop_reason == nnbackprop.StopReason.INTERRUPTED
+
+
+def test_fit_says_nothing(capfd):
+    nnbackprop.fit(DOSAGE, max_epochs=100, learning_rate=10.0)
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    assert captured.err == ""
+
+
+def test_resume_notes_are_kept_on_the_run_not_printed(tmp_path, capfd):
+    first = tmp_path / "first.json"
+    CliRunner().invoke(cli, ["train", "-c", DOSAGE, "--epochs", "10", "--out", str(first), "-q"])
+    capfd.readouterr()
+    run = nnbackprop.fit(DOSAGE, resume=str(first), learning_rate=0.02, max_epochs=20)
+    assert run.notes == [f"{first} was trained with other learning_rate; carrying on with this config's"]
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("config", "overrides", "message"),
+    [
+        (DOSAGE, {"learning_rate": "fast"}, "training.learning_rate: must be a number > 0 or auto, got 'fast'"),
+        (DOSAGE, {"epochs": 3}, "fit(epochs=...): unknown key"),
+        (DOSAGE, {"hidden": 0}, "model.hidden: must be at least 1"),
+        ({"model": {"hidden": 2}}, {}, "data: missing"),
+        ({"data": ([0, 1], [1])}, {}, "x and y must be 1-D and of one length"),
+        ({"data": ([0, np.nan], [1, 2])}, {}, "every value must be a finite number"),
+        (DOSAGE, {"data": ([0, 1], [0, 1])}, "arrays go with a config mapping"),
+        (42, {}, "expected a config file's path or a mapping, got int"),
+        ({"data": {"path": str(ROOT / "nope.csv")}}, {}, "does not exist"),
+    ],
+)
+def test_bad_input_is_one_library_error(config, overrides, message):
+    with pytest.raises(nnbackprop.NnbackpropError) as error:
+        nnbackprop.fit(config, **overrides)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_run_shows_itself_in_a_notebook():
+    pytest.importorskip("matplotlib")
+    run = nnbackprop.fit(DOSAGE, max_epochs=50)
+    page = run._repr_html_()
+    assert run.summary() in page
+    assert "<svg" in page
+    assert all(name in page for name in run.params)
+
+
+def test_repr_is_the_summary():
+    run = nnbackprop.fit(DOSAGE, max_epochs=5)
+    assert repr(run) == f"<nnbackprop.Run {run.summary()}>"
+    ssr = run.document["final_loss"]
+    assert run.summary() == f"gd (learning rate 0.01): 5 epochs, stopped by max_epochs, SSR {ssr:.6g}, not converged"
+
+
+def test_the_library_never_imports_click():
+    code = (
+        "import sys, nnbackprop; nnbackprop.fit(sys.argv[1], max_epochs=3); "
+        "assert 'click' not in sys.modules, 'click imported'"
+    )
+    subprocess.run([sys.executable, "-c", code, DOSAGE], check=True)
