@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -210,3 +211,17 @@ def test_the_library_never_imports_click():
         "assert 'click' not in sys.modules, 'click imported'"
     )
     subprocess.run([sys.executable, "-c", code, DOSAGE], check=True)
+
+
+def test_the_readme_python_section_runs_as_shown(monkeypatch):
+    import doctest
+
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## In Python", 1)[1].split("\n## ", 1)[0]
+    examples = "\n".join(re.findall(r"```python\n(.*?)```", section, flags=re.S))
+    test = doctest.DocTestParser().get_doctest(examples, {}, "README: In Python", "README.md", 0)
+    assert len(test.examples) >= 8
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
