@@ -63,9 +63,9 @@ for command in (train, predict, explain, gradcheck, evaluate, plot):
 
 def main(**kwargs):
     """The ``nnbackprop`` command: Click's, with usage errors on one line like every other error."""
-    for name in ("stdout", "stderr"):  # started with the descriptor closed: like a closed pipe
-        if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w"))
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):  # started with one closed:
+        if getattr(sys, name) is None:  # like an empty stdin, or a closed pipe
+            setattr(sys, name, open(os.devnull, mode))
     try:
         code = cli.main(standalone_mode=False, **kwargs)
     except NO_ARGS_IS_HELP as e:  # plain `nnbackprop`: the help, as Click shows it

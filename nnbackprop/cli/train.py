@@ -231,7 +231,7 @@ def _finish(doc, out, job, interrupt, require_convergence, quiet):
         say(f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away; {hint}", fg="red")
         sys.exit(ExitStatus.DIVERGED)
     if require_convergence and not doc["converged"]:
-        if quiet or reason not in ("min_step_size", "max_epochs"):  # else the summary has said it
+        if quiet or reason not in (StopReason.MIN_STEP_SIZE, StopReason.MAX_EPOCHS):  # the summary said it
             say(f"not converged: {_not_converged(doc)}", fg="red")
         sys.exit(ExitStatus.NOT_CONVERGED)
 
@@ -259,9 +259,9 @@ def _not_converged(doc) -> str:
         if cosine is not None
         else "the gradient is not finite"
     )
-    if doc["stop_reason"] == "max_epochs":
+    if doc["stop_reason"] == StopReason.MAX_EPOCHS:
         how = f"stopped at max_epochs = {t['max_epochs']}; raise training.max_epochs"
-    elif doc["stop_reason"] == "min_step_size":
+    elif doc["stop_reason"] == StopReason.MIN_STEP_SIZE:
         how = f"steps fell below min_step_size = {t['min_step_size']:g}; lower it"
     else:
         how = f"stopped by {doc['stop_reason']}"
@@ -317,7 +317,7 @@ def _summary(doc, out, verbose=False):
             say(f"converged: the gradient is small (cosine {doc['gradient_cosine']:.2g} <= {tolerance:g})")
         else:
             say(f"converged: an exact fit (√SSR <= {tolerance:g} × |observed - mean|)")
-    elif doc["stop_reason"] in ("min_step_size", "max_epochs"):
+    elif doc["stop_reason"] in (StopReason.MIN_STEP_SIZE, StopReason.MAX_EPOCHS):
         say(f"not converged: {_not_converged(doc)}", fg="yellow")
     say(params)
     if out != "-":
