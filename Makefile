@@ -10,6 +10,7 @@ train: $(READY)
 	$(BIN)/nnbackprop train --config configs/dosage.yaml
 
 test: $(READY)
+	tests/setup_browser.sh $(BIN)/python
 	$(BIN)/python -m pytest
 
 lint: $(READY)

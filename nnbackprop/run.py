@@ -34,7 +34,7 @@ SECTIONS = {  # fit(learning_rate=...) means training.learning_rate, and so on
 }
 
 
-def fit(config, *, resume=None, init_params=None, progress=None, interrupt=None, **overrides) -> Run:
+def fit(config, *, resume=None, init_params=None, progress=None, interrupt=None, snapshots=False, **overrides) -> Run:
     """Train the network a config describes and return the :class:`Run`.
 
     ``config`` is a YAML config's path, or a mapping with the same keys (``{"data":
@@ -46,6 +46,8 @@ def fit(config, *, resume=None, init_params=None, progress=None, interrupt=None,
     the run in a result file; ``init_params`` starts from a result's parameters.
     ``progress(epoch, ssr)`` is called now and then during training; ``interrupt``
     (a :class:`~nnbackprop.training.Interrupt`) stops it when its ``signal`` is set.
+    With ``snapshots``, the document keeps the parameters of a thinned set of epochs
+    (``"snapshots"``), for :func:`nnbackprop.report.page`.
 
     >>> run = fit("configs/dosage.yaml", max_epochs=100)
     >>> run.predict([0.0, 0.5, 1.0])        # doctest: +SKIP
@@ -57,7 +59,7 @@ def fit(config, *, resume=None, init_params=None, progress=None, interrupt=None,
         def on_epoch(state):
             progress(len(state.losses) - 1, float(np.nanmin(state.losses[-1])))
 
-    return job.train(on_epoch, job.progress_every if progress else 0, interrupt)
+    return job.train(on_epoch, job.progress_every if progress else 0, interrupt, snapshots)
 
 
 def prepare(config, overrides=None, *, resume=None, init_params=None, stdin=None) -> Job:
@@ -123,14 +125,24 @@ class Job:
         """The result so far as ``train`` writes it (bar wall time and platform)."""
         return results.document(self.config, self.state, self.data, self.extra, verdict)
 
-    def train(self, on_epoch=None, every: int = 0, interrupt=None) -> Run:
-        """Train (``on_epoch(state)`` every ``every`` epochs) and return the :class:`Run`."""
+    def train(self, on_epoch=None, every: int = 0, interrupt=None, snapshots=False) -> Run:
+        """Train (``on_epoch(state)`` every ``every`` epochs) and return the :class:`Run`.
+
+        With ``snapshots``, every epoch's parameters go through a
+        :class:`~nnbackprop.report.Snapshots`, and the document keeps what it chose.
+        """
         interrupt = interrupt or Interrupt()
+        if snapshots:
+            on_epoch, every, recorder = _with_snapshots(self.state, on_epoch, every)
         train(self.objective, self.state, self.settings, on_epoch, every, interrupt)
         t, mask = self.config.training, self.config.trainable_mask
         theta = self.state.theta[self.state.best_start]
         verdict = optimizers.verdict(theta, self.x, self.y, self.config.model.activation, mask, t.gradient_tolerance)
-        return Run(self.config, self.state, verdict, self.document(verdict), self.x, self.y, self.notes)
+        document = self.document(verdict)
+        if snapshots:
+            recorder(self.state)  # the last epoch, whatever the cadence
+            document["snapshots"] = recorder.to_dict(self.state.best_start)
+        return Run(self.config, self.state, verdict, document, self.x, self.y, self.notes)
 
 
 @dataclass
@@ -194,6 +206,20 @@ class Run:
             f"<div><p><b>nnbackprop run</b>: {html.escape(self.summary())}</p>"
             f"{picture}<table><tr><th>parameter</th><th>value</th></tr>{rows}</table></div>"
         )
+
+
+def _with_snapshots(state, on_epoch, every):
+    """``on_epoch`` called every ``every`` epochs as before, with a snapshot taken every epoch."""
+    from .report import Snapshots
+
+    recorder = Snapshots(state)
+
+    def both(state):
+        recorder(state)
+        if on_epoch is not None and every and (len(state.losses) - 1) % every == 0:
+            on_epoch(state)
+
+    return both, 1, recorder
 
 
 def _fit_svg(run) -> str:

@@ -225,3 +225,56 @@ def test_the_readme_python_section_runs_as_shown(monkeypatch):
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_the_readme_report_section_prints_what_it_shows(tmp_path, monkeypatch):
+    import functools
+    import shlex
+    import shutil
+
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    section = (ROOT / "README.md").read_text().split("### Step through a run: `report`", 1)[1].split("\n### ", 1)[0]
+    untimed = functools.partial(re.sub, r"\(\d+\.\d\d s\)", "(time)")
+    (block,) = re.findall(r"```console\n(.*?)```", section, flags=re.S)
+    chunks = re.split(r"^\$ ", block, flags=re.M)[1:]
+    assert len(chunks) == 2
+    for chunk in chunks:
+        command, *shown = chunk.splitlines()
+        result = CliRunner().invoke(cli, shlex.split(command)[1:])
+        assert result.exit_code == 0, result.stderr
+        assert [untimed(line) for line in (result.stdout + result.stderr).splitlines()] == [untimed(s) for s in shown]
+    assert (tmp_path / "runs" / "dosage.html").stat().st_size <= 300_000
+
+
+def test_snapshots_do_not_change_the_numbers():
+    plain = nnbackprop.fit(DOSAGE, max_epochs=2000)
+    recorded = nnbackprop.fit(DOSAGE, max_epochs=2000, snapshots=True)
+    assert {k: v for k, v in recorded.document.items() if k != "snapshots"} == plain.document
+
+
+def test_snapshots_keep_the_first_best_and_last_epochs_exactly():
+    run = nnbackprop.fit(DOSAGE, max_epochs=2000, snapshots=True)
+    snapshots = run.document["snapshots"]
+    kept = dict(zip(snapshots["epochs"], snapshots["params"]))
+    names = nnbackprop.param_names(2)
+    assert kept[0] == [run.document["initial_params"][n] for n in names]
+    assert kept[run.document["epochs"]] == [run.document["params"][n] for n in names]
+    assert kept[run.document["best_epoch"]] == [run.document["best_params"][n] for n in names]
+
+
+def test_train_report_writes_the_page_report_writes(tmp_path):
+    out, page = tmp_path / "run.json", tmp_path / "run.html"
+    args = ["train", "-c", DOSAGE, "--epochs", "500", "--out", str(out), "--report", str(page), "-q"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    again = tmp_path / "again.html"
+    assert CliRunner().invoke(cli, ["report", str(out), "--out", str(again)]).exit_code == 0
+    assert again.read_bytes() == page.read_bytes()
+
+
+def test_train_report_refuses_the_same_place_as_out(tmp_path):
+    out = tmp_path / "run.json"
+    result = CliRunner().invoke(cli, ["train", "-c", DOSAGE, "--out", str(out), "--report", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: --report and --out are both {out}: give them different places\n"

@@ -19,6 +19,7 @@ from .evaluate import evaluate
 from .explain import explain, gradcheck
 from .plot import plot
 from .predict import predict
+from .report import report
 from .train import train
 
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # Click 8.2 and later
@@ -57,7 +58,7 @@ def cli():
     """
 
 
-for command in (train, predict, explain, gradcheck, evaluate, plot):
+for command in (train, predict, explain, gradcheck, evaluate, plot, report):
     cli.add_command(command)
 
 

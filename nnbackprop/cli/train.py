@@ -58,6 +58,13 @@ from .progress import Progress
     type=FILE_PATH,
     help="Also write per-epoch loss, parameters, gradients, steps as CSV.",
 )
+@click.option(
+    "--report",
+    "report_path",
+    metavar="PAGE",
+    type=FILE_PATH,
+    help="Also write the run as an HTML page to step through (see 'nnbackprop report'); keeps snapshots in the result.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Say nothing on stderr but errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Say more: the setup, progress every second, parameters in full.")
 def train(
@@ -73,6 +80,7 @@ def train(
     resume,
     checkpoint_every,
     history_csv,
+    report_path,
     quiet,
     verbose,
 ):
@@ -86,6 +94,7 @@ def train(
       nnbackprop train -c configs/dosage.yaml --lr 0.05 --epochs 20000 --out run.json
       nnbackprop train -c configs/dosage.yaml --out - | jq .final_loss
       nnbackprop train -c configs/lesson1-main-ideas.yaml --history-csv b3.csv
+      nnbackprop train -c configs/dosage.yaml --report runs/dosage.html
     """
     job = run.prepare(
         stdin_or(config_path),
@@ -96,7 +105,7 @@ def train(
     )
     config, t = job.config, job.config.training
     out = out or config.output or "-"
-    _check_outputs(out, history_csv, checkpoint_every)
+    _check_outputs(out, history_csv, checkpoint_every, report_path)
     if t.optimizer != "gd" or t.learning_rate == "auto":
         if t.restarts > 1 and (history_csv or checkpoint_every):
             option = "--history-csv" if history_csv else "--checkpoint-every"
@@ -141,7 +150,7 @@ def train(
     interrupt = Interrupt()
     try:
         with _signals_to(interrupt):
-            done = job.train(on_epoch, every, interrupt)
+            done = job.train(on_epoch, every, interrupt, snapshots=report_path is not None)
     finally:
         if progress:
             progress.close()
@@ -153,10 +162,16 @@ def train(
         state, mask = job.state, config.trainable_mask
         header, blocks = history.history_blocks(recorder, state, job.objective, rate, mask, state.best_start)
         files.write_text(history.history_csv(header, blocks), stdout_or(history_csv))
+    if report_path:
+        from .. import report
+
+        files.write_text(report.page(doc, job.x, job.y), stdout_or(report_path))
     if not quiet:
         _summary(doc, out, verbose)
         if history_csv:
             say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
+        if report_path and report_path != "-":
+            say(f"wrote {report_path}")
     _finish(doc, out, job, interrupt, require_convergence, quiet)
 
 
@@ -193,13 +208,17 @@ def _overrides(sets, lr, epochs, seed) -> list:
     return overrides
 
 
-def _check_outputs(out, history_csv, checkpoint_every):
+def _check_outputs(out, history_csv, checkpoint_every, report_path=None):
     """Every output can be written, and no two go to the same place: before any work."""
     if checkpoint_every and out == "-":
         raise InputError("--checkpoint-every needs a file to write, not --out -")
-    if history_csv is not None and _same_file(out, history_csv):
-        raise InputError(f"--history-csv and --out are both {history_csv}: give them different places")
-    for path in (out, history_csv or "-"):
+    named = [("--out", out), ("--history-csv", history_csv), ("--report", report_path)]
+    named = [(option, path) for option, path in named if path is not None]
+    for i, (option, path) in enumerate(named):
+        for other, earlier in named[:i]:
+            if _same_file(earlier, path):
+                raise InputError(f"{option} and {other} are both {path}: give them different places")
+    for path in (out, history_csv or "-", report_path or "-"):
         files.check_writable(stdout_or(path))
 
 

@@ -1,0 +1,70 @@
+"""``nnbackprop report``: a result as one self-contained HTML page to step through training."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .. import data as data_lib
+from .. import files, results
+from ..errors import DataError
+from .common import FILE_PATH, say, stdout_or
+
+
+@click.command()
+@click.argument("result_path", metavar="RESULT", type=FILE_PATH)
+@click.option(
+    "--out",
+    "-o",
+    metavar="PATH",
+    type=FILE_PATH,
+    help="The page to write ('-': stdout). Default: RESULT with the extension .html.",
+)
+def report(result_path, out):
+    """Write a training run as one HTML page that works offline.
+
+    The page steps through the run's recorded epochs (a slider, step back and
+    forward, play): the network with every parameter's value and gradient, the
+    fit neuron by neuron ("flip, stretch, add"), the loss curve, and the chain
+    rule of any parameter for any sample, as 'nnbackprop explain' prints it,
+    with the step it took; and gradcheck's verdict for the final parameters.
+    The page loads nothing from the network, and the same result gives the same
+    bytes.  The address holds what is shown: #epoch=N&param=NAME&sample=K
+    (&class=1 hides the controls, for slides).  A result without snapshots
+    offers epoch 0, the best and the last epoch.  The training data is read
+    from the result's data.path (the result file's folder is tried too).
+
+    \b
+    Examples:
+      nnbackprop report runs/dosage.json                  # writes runs/dosage.html
+      nnbackprop report runs/dosage.json --out run.html
+      nnbackprop report runs/dosage.json -o - > run.html
+    """
+    from .. import report as report_lib
+
+    if result_path == "-":
+        raise click.UsageError("RESULT must be a file: the page reads the training data the result names")
+    out = out or os.path.splitext(result_path)[0] + ".html"
+    model = results.load_model(result_path)
+    x, y = _training_data(model.document, result_path)
+    text = report_lib.page(model.document, x, y)
+    files.write_text(text, stdout_or(out))
+    if out != "-":
+        say(f"wrote {out}")
+
+
+def _training_data(document, result_path):
+    """The result's training data: data.path as given, else beside the result file."""
+    info = document.get("data") if isinstance(document.get("data"), dict) else {}
+    path = info.get("path")
+    if not isinstance(path, str):
+        raise DataError(f"{result_path}: names no training data (data.path); the page needs it")
+    candidates = [path]
+    if not os.path.isabs(path) and result_path != "-":
+        candidates.append(os.path.join(os.path.dirname(result_path), path))
+    found = next((p for p in candidates if os.path.isfile(p)), None)
+    if found is None:
+        raise DataError(f"{path}: the training data of {result_path} is gone; the page needs it")
+    _, (x, y) = data_lib.load_columns(found, [info.get("input"), info.get("target")])
+    return x, y
