@@ -14,7 +14,17 @@ import re
 import numpy as np
 
 from . import optimizers
-from .network import DEFAULT_ACTIVATION, DERIVATIVE_NAMES, forward, hidden_layer, hidden_of, param_names, ssr, unpack
+from .network import (
+    DEFAULT_ACTIVATION,
+    DERIVATIVE_NAMES,
+    Objective,
+    forward,
+    hidden_layer,
+    hidden_of,
+    param_names,
+    ssr,
+    unpack,
+)
 
 DSSR_DPREDICTED = ("dSSR/dpredicted", "-2 * (observed - predicted)")
 MATRIX_SHOWN = 12  # the text prints JᵀJ + λ·I for at most this many trainable parameters
@@ -99,7 +109,7 @@ def explain(
         if learning_rate != "auto":
             raise ValueError(f"learning_rate must be a number or 'auto', got {learning_rate!r}")
         proposed = optimizers.proposed_rate(theta, x, observed, activation, trainable)
-        learning_rate = optimizers.first_rate(theta, x, observed, activation, trainable, proposed)
+        learning_rate = optimizers.first_rate(theta, Objective(x, observed, activation), trainable, proposed)
     predicted, factors = chains(theta, x, observed, activation)
     z, a, _ = hidden_layer(theta, x, activation)
 

@@ -16,6 +16,8 @@ trained together) is allowed everywhere: ``theta`` of shape ``(R, 3H + 1)``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # --- activations: each returns (a, da/dz), sharing one exp where it can --------------
@@ -182,7 +184,74 @@ def jacobian(theta, x, activation=DEFAULT_ACTIVATION):
     return pack(x[:, None] * dz, dz, a, np.ones(len(x)))
 
 
-class Objective:
+# --- sums over the data, a block of rows at a time ----------------------------------
+
+BLOCK_CELLS = 2**20  # rows x parameters of the Jacobian held at once
+
+
+def blocks(n: int, p: int = 1):
+    """Slices of consecutive rows, each at most ``BLOCK_CELLS / p`` rows (a power of two, so that
+    the blocks of any split of the data into power-of-two parts line up), in order."""
+    rows = 1 << max(0, (BLOCK_CELLS // max(p, 1)).bit_length() - 1)
+    return (slice(lo, min(lo + rows, n)) for lo in range(0, n, rows))
+
+
+def normal_equations(theta, x, observed, activation, columns, full=True):
+    """One pass: SSR, JᵀJ (or only its diagonal, ``full=False``) and Jᵀr at ``theta``.
+
+    J is restricted to ``columns`` (the trainable parameters); dSSR/dθ = -2 Jᵀr.  ``x``
+    and ``observed`` are arrays or anything sliced into them a block at a time.
+    """
+    _, _, w_out, b_out = unpack(theta)
+    h = len(w_out)
+    p = len(columns)
+    ssr, jtj, jtr = 0.0, np.zeros((p, p) if full else p), np.zeros(p)
+    for rows in blocks(len(x), len(theta)):
+        jac = jacobian(theta, np.asarray(x[rows]), activation)
+        residual = np.asarray(observed[rows]) - (jac[:, 2 * h : 3 * h] @ w_out + b_out)  # dpredicted/dw_out = y
+        jac = jac[:, columns]
+        ssr += float(residual @ residual)
+        jtj += jac.T @ jac if full else np.einsum("nj,nj->j", jac, jac)
+        jtr += residual @ jac
+    return ssr, jtj, jtr
+
+
+def spread(observed) -> float:
+    """|observed - mean|: the scale an exact fit is measured against, computed scaled so that it
+    neither overflows nor underflows for any finite data (0 for constant data).  Data that is
+    not an array (on disk) is read a block at a time."""
+    n = len(observed)
+    if isinstance(observed, np.ndarray):
+        parts = lambda: [np.asarray(observed, dtype=np.float64)]  # noqa: E731
+    else:
+        parts = lambda: (np.asarray(observed[rows], dtype=np.float64) for rows in blocks(n))  # noqa: E731
+    if not n:
+        return 0.0
+    with np.errstate(all="ignore"):
+        scale = max(float(np.abs(part).max()) for part in parts())
+        if not 0 < scale < math.inf:
+            return 0.0
+        mean = sum(float(np.sum(part / scale)) for part in parts()) / n
+        if isinstance(observed, np.ndarray):
+            mean = float(np.mean(observed / scale))  # NumPy's pairwise mean, as it has always been
+        return scale * math.sqrt(sum(float((part / scale - mean) @ (part / scale - mean)) for part in parts()))
+
+
+class Passes:
+    """The passes over its data that every objective offers beside ``objective(theta)``: the
+    normal equations (lm, the verdict, auto's rates) and the spread of the targets.  Needs
+    ``x``, ``observed`` and ``activation``; an objective on a cluster overrides both."""
+
+    def normal_equations(self, theta, columns, full=True):
+        """SSR, JᵀJ (or its diagonal) and Jᵀr at ``theta``, over ``columns``: :func:`normal_equations`."""
+        return normal_equations(theta, self.x, self.observed, self.activation, columns, full)
+
+    def spread(self) -> float:
+        """:func:`spread` of the targets."""
+        return spread(self.observed)
+
+
+class Objective(Passes):
     """The SSR and its gradient over one dataset, as training asks for them: the readable math.
 
     ``objective(theta) -> (ssr, gradient)`` as :func:`ssr_and_gradient`, for ``theta`` of

@@ -28,56 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import jacobian, unpack
+from .network import BLOCK_CELLS, Objective, normal_equations, spread  # noqa: F401 (names of this module too)
 from .stopping import StopReason
 
 GRADIENT_TOLERANCE = 1e-4  # the default of training.gradient_tolerance
-BLOCK_CELLS = 2**20  # rows x parameters of the Jacobian held at once
 ARMIJO = 1e-4  # auto: a step must win this share of the decrease its slope promises
 MEMORY = 10  # auto: a step may rise above the last loss, never above the worst of this many
 STALLED = 1e-12  # auto: no decrease at a step this small (relative to the parameters): min_step_size
 INITIAL_DAMPING = 1e-3  # lm: the first λ, this share of the largest diagonal entry of JᵀJ
-
-
-# --- passes over the data -------------------------------------------------------------
-
-
-def _blocks(n: int, p: int):
-    rows = max(1, BLOCK_CELLS // max(p, 1))
-    return (slice(lo, min(lo + rows, n)) for lo in range(0, n, rows))
-
-
-def normal_equations(theta, x, observed, activation, columns, full=True):
-    """One pass: SSR, JᵀJ (or only its diagonal, ``full=False``) and Jᵀr at ``theta``.
-
-    J is restricted to ``columns`` (the trainable parameters); dSSR/dθ = -2 Jᵀr.
-    """
-    _, _, w_out, b_out = unpack(theta)
-    h = len(w_out)
-    p = len(columns)
-    ssr, jtj, jtr = 0.0, np.zeros((p, p) if full else p), np.zeros(p)
-    for rows in _blocks(len(x), len(theta)):
-        jac = jacobian(theta, x[rows], activation)
-        residual = observed[rows] - (jac[:, 2 * h : 3 * h] @ w_out + b_out)  # dpredicted/dw_out = y
-        jac = jac[:, columns]
-        ssr += float(residual @ residual)
-        jtj += jac.T @ jac if full else np.einsum("nj,nj->j", jac, jac)
-        jtr += residual @ jac
-    return ssr, jtj, jtr
-
-
-def spread(observed) -> float:
-    """|observed - mean|: the scale an exact fit is measured against, computed scaled so that it
-    neither overflows nor underflows for any finite data (0 for constant data)."""
-    observed = np.asarray(observed, dtype=np.float64)
-    if not len(observed):
-        return 0.0
-    with np.errstate(all="ignore"):
-        scale = float(np.abs(observed).max())
-        if not 0 < scale < math.inf:
-            return 0.0
-        centred = observed / scale - np.mean(observed / scale)
-        return scale * math.sqrt(float(centred @ centred))
 
 
 def gradient_cosine(ssr, column_norms2, jtr) -> float:
@@ -111,31 +69,41 @@ class Verdict:
 
 
 def verdict(theta, x, observed, activation, trainable, tolerance=GRADIENT_TOLERANCE) -> Verdict:
-    """The :class:`Verdict` at ``theta``: one pass over the data."""
+    """The :class:`Verdict` at ``theta`` on the data ``x``, ``observed``: one pass over it."""
+    return judge(theta, Objective(x, observed, activation), trainable, tolerance)
+
+
+def judge(theta, objective, trainable, tolerance=GRADIENT_TOLERANCE) -> Verdict:
+    """The :class:`Verdict` at ``theta`` over any objective's data (its ``normal_equations``)."""
     columns = np.flatnonzero(trainable)
     with np.errstate(all="ignore"):
-        ssr, norms2, jtr = normal_equations(np.asarray(theta, np.float64), x, observed, activation, columns, False)
+        ssr, norms2, jtr = objective.normal_equations(np.asarray(theta, np.float64), columns, False)
         norm = float(2.0 * np.linalg.norm(jtr))
     if not (math.isfinite(ssr) and math.isfinite(norm)):
         return Verdict(None, None, False)
     cosine = gradient_cosine(ssr, norms2, jtr)
-    converged = is_converged(ssr, norms2, jtr, spread(observed), tolerance)
+    converged = is_converged(ssr, norms2, jtr, objective.spread(), tolerance)
     return Verdict(norm, cosine if math.isfinite(cosine) else None, converged)
 
 
 def proposed_rate(theta, x, observed, activation, trainable) -> float | None:
     """A fixed learning rate that is stable at ``theta``: 1 / the largest curvature of the
     SSR there, λ_max(2 JᵀJ) (Gauss-Newton); None where it cannot be had."""
+    return stable_rate(theta, Objective(x, observed, activation), trainable)
+
+
+def stable_rate(theta, objective, trainable) -> float | None:
+    """:func:`proposed_rate` over any objective's data."""
     columns = np.flatnonzero(trainable)
     theta = np.asarray(theta, np.float64)
     with np.errstate(all="ignore"):
         if len(columns) <= 2000:
-            _, jtj, _ = normal_equations(theta, x, observed, activation, columns)
+            _, jtj, _ = objective.normal_equations(theta, columns)
             if not np.isfinite(jtj).all():
                 return None
             curvature = 2.0 * float(np.linalg.eigvalsh(jtj)[-1])
         else:  # the trace bounds the largest eigenvalue from above: a safe rate
-            _, norms2, _ = normal_equations(theta, x, observed, activation, columns, False)
+            _, norms2, _ = objective.normal_equations(theta, columns, False)
             curvature = 2.0 * float(norms2.sum())
     return 1.0 / curvature if math.isfinite(curvature) and curvature > 0 else None
 
@@ -145,9 +113,9 @@ def first_damping(jtj) -> float:
     return INITIAL_DAMPING * max(float(np.diag(jtj).max(initial=0.0)), 1e-12)
 
 
-def first_rate(theta, x, observed, activation, trainable, proposed=None) -> float:
-    """auto's first trial rate: :func:`proposed_rate` (or the one given), or 1e-3 where there is none."""
-    return proposed or proposed_rate(theta, x, observed, activation, trainable) or 1e-3
+def first_rate(theta, objective, trainable, proposed=None) -> float:
+    """auto's first trial rate: :func:`stable_rate` (or the one given), or 1e-3 where there is none."""
+    return proposed or stable_rate(theta, objective, trainable) or 1e-3
 
 
 # --- one start ------------------------------------------------------------------------
@@ -183,7 +151,7 @@ def _halted(track, settings, interrupt) -> bool:
     return track.reason is not None
 
 
-def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_epoch=None):
+def levenberg_marquardt(track, objective, settings, interrupt, on_epoch=None):
     """Levenberg-Marquardt from ``track`` until it stops: one pass over the data an iteration.
 
     A trial step that lowers the SSR is taken and the damping λ eased by the gain ratio
@@ -192,10 +160,10 @@ def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_
     step was already below ``min_step_size`` (no smaller step will help: stalled).
     """
     columns = np.flatnonzero(settings.trainable)
-    scale, tolerance = spread(observed), settings.gradient_tolerance
+    scale, tolerance = objective.spread(), settings.gradient_tolerance
     theta = track.theta.copy()
     with np.errstate(all="ignore"):
-        ssr, jtj, jtr = normal_equations(theta, x, observed, activation, columns)
+        ssr, jtj, jtr = objective.normal_equations(theta, columns)
     track.passes += 1
     if not (math.isfinite(ssr) and np.isfinite(jtj).all()):
         track.reason = StopReason.DIVERGED
@@ -215,7 +183,7 @@ def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_
         trial = theta.copy()
         trial[columns] += delta
         with np.errstate(all="ignore"):
-            t_ssr, t_jtj, t_jtr = normal_equations(trial, x, observed, activation, columns)
+            t_ssr, t_jtj, t_jtr = objective.normal_equations(trial, columns)
         track.passes += 1
         promised = float(delta @ (damping * delta + jtr))  # the model's SSR decrease
         taken = math.isfinite(t_ssr) and t_ssr < ssr and np.isfinite(t_jtj).all()
@@ -235,7 +203,7 @@ def levenberg_marquardt(track, x, observed, activation, settings, interrupt, on_
     return track
 
 
-def auto_descent(track, objective, x, observed, activation, settings, interrupt, on_epoch=None):
+def auto_descent(track, objective, settings, interrupt, on_epoch=None):
     """Gradient descent with Barzilai-Borwein step sizes and a backtracking line search.
 
     Each epoch is one accepted step ``new = old - rate * gradient`` whose SSR is at most
@@ -245,7 +213,7 @@ def auto_descent(track, objective, x, observed, activation, settings, interrupt,
     """
     mask = settings.trainable.astype(np.float64)
     columns = np.flatnonzero(settings.trainable)
-    scale, tolerance = spread(observed), settings.gradient_tolerance
+    scale, tolerance = objective.spread(), settings.gradient_tolerance
     theta = track.theta.copy()
     with np.errstate(all="ignore"):
         loss, grad = objective(theta[None])
@@ -254,18 +222,18 @@ def auto_descent(track, objective, x, observed, activation, settings, interrupt,
     if not (math.isfinite(loss) and np.isfinite(grad).all()):
         track.reason = StopReason.DIVERGED
         return track
-    rate = first_rate(theta, x, observed, activation, settings.trainable)
+    rate = first_rate(theta, objective, settings.trainable)
     track.passes += 1
     norms2, since = None, 0  # the Jacobian's column norms, for the convergence test
     while track.reason is None:
         if norms2 is None or since >= 100:
-            _, norms2, _ = normal_equations(theta, x, observed, activation, columns, False)
+            _, norms2, _ = objective.normal_equations(theta, columns, False)
             track.passes += 1
             since = 0
         if is_converged(loss, norms2, -0.5 * grad[columns], scale, tolerance):
             fresh = since == 0
             if not fresh:
-                _, norms2, _ = normal_equations(theta, x, observed, activation, columns, False)
+                _, norms2, _ = objective.normal_equations(theta, columns, False)
                 track.passes += 1
                 since = 0
             if fresh or is_converged(loss, norms2, -0.5 * grad[columns], scale, tolerance):

@@ -137,7 +137,7 @@ class Job:
         train(self.objective, self.state, self.settings, on_epoch, every, interrupt)
         t, mask = self.config.training, self.config.trainable_mask
         theta = self.state.theta[self.state.best_start]
-        verdict = optimizers.verdict(theta, self.x, self.y, self.config.model.activation, mask, t.gradient_tolerance)
+        verdict = optimizers.judge(theta, self.objective, mask, t.gradient_tolerance)
         document = self.document(verdict)
         if snapshots:
             recorder(self.state)  # the last epoch, whatever the cadence

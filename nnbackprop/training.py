@@ -305,7 +305,6 @@ def _finite(row) -> bool:
 
 def _train_each(objective, state, settings, on_epoch, every, interrupt):
     """Train every start with ``lm`` or ``auto``, one after another, into ``state``."""
-    x, observed, activation = objective.x, objective.observed, objective.activation
     alone = len(state.reasons) == 1
     tracks = []
     for r in range(len(state.reasons)):
@@ -331,9 +330,9 @@ def _train_each(objective, state, settings, on_epoch, every, interrupt):
 
         if state.reasons[r] is None:
             if settings.optimizer == "lm":
-                optimizers.levenberg_marquardt(track, x, observed, activation, settings, interrupt, call_back)
+                optimizers.levenberg_marquardt(track, objective, settings, interrupt, call_back)
             else:
-                optimizers.auto_descent(track, objective, x, observed, activation, settings, interrupt, call_back)
+                optimizers.auto_descent(track, objective, settings, interrupt, call_back)
         else:
             track.reason = state.reasons[r]
     _sync(state, tracks)

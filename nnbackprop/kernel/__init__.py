@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..network import DEFAULT_ACTIVATION
+from ..network import DEFAULT_ACTIVATION, Passes
 from .block import Block
 from .descent import Descent
 from .forms import FEW_CALLS, FORMS
@@ -82,7 +82,7 @@ def finish(sums, theta):
     return sums[:, 2 * h + 3, 1] * 0.25, grad  # d . d = 4 SSR
 
 
-class Kernel:
+class Kernel(Passes):
     """``kernel(theta) -> (ssr, gradient)`` over fixed data, as :func:`~nnbackprop.network.ssr_and_gradient`.
 
     ``theta`` has shape (P,) or (R, P); results are fresh arrays: ssr of shape () or (R,),
