@@ -17,7 +17,7 @@ import numpy as np
 
 from . import config as config_lib
 from . import data as data_lib
-from . import optimizers, results
+from . import disk, optimizers, results
 from .config import Config
 from .errors import ConfigError
 from .files import Stream, name_of
@@ -268,7 +268,10 @@ def _data(config, stdin):
         if stdin is None:
             raise ConfigError(f"{config.source}: data.path: '-' is stdin, and none was given to read")
         source = stdin
-    names, xy = data_lib.load_xy(source, config.data.input, config.data.target)
+    if isinstance(source, str) and source.endswith(".npy"):  # read a block at a time, never whole
+        names, xy = disk.columns(source, config.data.input, config.data.target)
+    else:
+        names, xy = data_lib.load_xy(source, config.data.input, config.data.target)
     return names, xy, data_lib.sha256(source)
 
 

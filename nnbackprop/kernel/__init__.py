@@ -90,12 +90,15 @@ class Kernel(Passes):
     One kernel reuses its buffers, so it serves one caller thread at a time.
     """
 
-    def __init__(self, x, observed, activation=DEFAULT_ACTIVATION, threads=None):
-        self.x = np.ascontiguousarray(x, dtype=np.float64)
-        self.observed = np.ascontiguousarray(observed, dtype=np.float64)
+    def __init__(self, x, observed, activation=DEFAULT_ACTIVATION, threads=None, total_rows=None):
+        on_disk = not isinstance(x, np.ndarray) and hasattr(x, "__getitem__") and not isinstance(x, (list, tuple))
+        self.x = x if on_disk else np.ascontiguousarray(x, dtype=np.float64)  # on disk: read a block at a time
+        self.observed = observed if on_disk else np.ascontiguousarray(observed, dtype=np.float64)
         self.activation = activation
         n = self.n = len(self.x)
-        self.form = (FEW_CALLS if n <= SMALL else FORMS)[activation]
+        # total_rows: the whole data's rows when this kernel holds one part of it (a partition on a
+        # cluster), so that the part runs the whole's activation form and makes the whole's numbers
+        self.form = (FEW_CALLS if (n if total_rows is None else total_rows) <= SMALL else FORMS)[activation]
         self.blocks = [(lo, min(lo + CHUNK, n)) for lo in range(0, n, CHUNK)]
         self.threads = max(1, THREADS if threads is None else threads)
         self.spaces = {}  # (g, c, hidden, worker) -> Block
@@ -104,7 +107,7 @@ class Kernel(Passes):
         key = (g, c, hidden, worker)
         space = self.spaces.get(key)
         if space is None:
-            data = (self.x, self.observed) if len(self.blocks) == 1 else ()
+            data = (np.asarray(self.x[: self.n]), np.asarray(self.observed[: self.n])) if len(self.blocks) == 1 else ()
             space = self.spaces[key] = Block(g, c, hidden, self.form, *data)
         return space
 
@@ -126,6 +129,17 @@ class Kernel(Passes):
 
     def _sums(self, theta):
         """Every start's S over all blocks, (R, 2H + 4, 2), added in block order."""
+        parts = self.block_sums(theta)
+        sums = parts[0]
+        for part in parts[1:]:  # in block order: the same sums whatever the threads
+            sums += part
+        return sums
+
+    def block_sums(self, theta):
+        """Every block's S before they are added, (blocks, R, 2H + 4, 2), for ``theta`` (R, P).
+
+        At least one block (zeros where there is no data).  Adding them in block order, as
+        :meth:`__call__` does, gives its sums: a cluster adds its partitions' blocks so."""
         r, p = theta.shape
         h = (p - 1) // 3
         nb = len(self.blocks)
@@ -143,10 +157,7 @@ class Kernel(Passes):
             ]
             for job in jobs:
                 job.result()
-        sums = parts[0]
-        for part in parts[1:]:  # in block order: the same sums whatever the threads
-            sums += part
-        return sums
+        return parts
 
     def _work(self, theta, parts, items, worker):
         hidden = (theta.shape[1] - 1) // 3

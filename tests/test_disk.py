@@ -1,0 +1,118 @@
+"""Epochs from disk: a .npy file read a block at a time trains to the numbers of the same data in memory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnbackprop
+from nnbackprop import disk
+from nnbackprop.kernel import CHUNK, Kernel
+from nnbackprop.network import BLOCK_CELLS, normal_equations, spread
+
+ROWS = 3 * CHUNK + 123  # several kernel blocks, and (at P = 13) several normal-equation blocks
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, 2, ROWS)
+    return x, np.sin(3 * x) + 0.1 * rng.standard_normal(ROWS)
+
+
+@pytest.fixture(scope="module")
+def npy(data, tmp_path_factory):
+    path = tmp_path_factory.mktemp("disk") / "data.npy"
+    np.save(path, np.column_stack([data[0], data[1], np.zeros(ROWS)]))
+    return str(path)
+
+
+def test_normal_equation_blocks_are_several(data):
+    assert ROWS > BLOCK_CELLS // 13
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"learning_rate": 1e-6, "max_epochs": 4},
+        {"learning_rate": "auto", "max_epochs": 4},
+        {"optimizer": "lm", "max_epochs": 3},
+    ],
+    ids=["gd", "auto", "lm"],
+)
+def test_training_from_disk_equals_training_in_memory(data, npy, overrides):
+    config = {"model": {"hidden": 4}, "init": {"seed": 1}}
+    on_disk = nnbackprop.fit({**config, "data": {"path": npy}}, **overrides)
+    in_memory = nnbackprop.fit({**config, "data": data}, **overrides)
+    assert on_disk.history == in_memory.history
+    assert on_disk.params == in_memory.params
+    assert on_disk.verdict == in_memory.verdict
+
+
+def test_columns_slice_like_arrays(data, npy):
+    _, (x, y) = disk.columns(npy, None, None)
+    assert len(x) == ROWS
+    np.testing.assert_array_equal(x[CHUNK - 5 : CHUNK + 5], data[0][CHUNK - 5 : CHUNK + 5])
+    np.testing.assert_array_equal(y[:], data[1])
+
+
+def test_the_kernel_on_disk_gives_the_kernels_numbers(data, npy):
+    _, (x, y) = disk.columns(npy, None, None)
+    theta = nnbackprop.initial_theta(3, 2, {}, 2)
+    for got, want in zip(Kernel(x, y)(theta), Kernel(*data)(theta)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_normal_equations_and_spread_on_disk(data, npy):
+    _, (x, y) = disk.columns(npy, None, None)
+    theta = nnbackprop.initial_theta(4, 0, {}, 1)[0]
+    columns = np.arange(13)
+    for got, want in zip(
+        normal_equations(theta, x, y, "softplus", columns), normal_equations(theta, *data, "softplus", columns)
+    ):
+        np.testing.assert_array_equal(got, want)
+    assert spread(y) == pytest.approx(spread(data[1]), rel=1e-12)
+
+
+def test_other_columns_can_be_named_by_number(npy):
+    names, (x, y) = disk.columns(npy, "1", "2")
+    assert names == ["1", "2"]
+    assert y[0:3].tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros(5), "expected a 2-D float64 array of at least 2 columns (input, target), got shape (5,)"),
+        (np.zeros((5, 1)), "got shape (5, 1)"),
+        (np.zeros((5, 2), dtype=np.float32), "of float32"),
+        (np.asfortranarray(np.zeros((5, 2))), "stored in Fortran order"),
+        (np.array([[0.0, 1.0], [2.0, np.nan]]), "row 1, column 1: nan is not a finite number"),
+        (np.array([[0.0, 1.0], [np.inf, 3.0]]), "row 1, column 0: inf is not a finite number"),
+    ],
+)
+def test_a_bad_npy_file_is_one_data_error(tmp_path, array, message):
+    path = tmp_path / "bad.npy"
+    np.save(path, array)
+    with pytest.raises(nnbackprop.DataError) as error:
+        disk.columns(str(path), None, None)
+    assert message in str(error.value)
+    assert str(error.value).startswith(str(path))
+
+
+def test_a_file_that_is_not_npy_is_named(tmp_path):
+    path = tmp_path / "data.npy"
+    path.write_text("x,y\n0,1\n")
+    with pytest.raises(nnbackprop.DataError, match="not a .npy file"):
+        disk.columns(str(path), None, None)
+
+
+def test_a_column_number_out_of_range_is_named(npy):
+    with pytest.raises(nnbackprop.DataError, match=r"data.target: '3': a .npy file's columns are numbered 0 to 2"):
+        disk.columns(npy, None, "3")
+
+
+def test_a_column_is_read_by_ranges_only(npy):
+    _, (x, _) = disk.columns(npy, None, None)
+    with pytest.raises(TypeError, match="by ranges of rows"):
+        x[3]
