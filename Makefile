@@ -25,6 +25,7 @@ bench: $(READY)
 	$(BIN)/python -c 'import scipy, sklearn' 2>/dev/null || $(BIN)/python -m pip install --quiet scipy scikit-learn \
 		|| echo 'no scipy/scikit-learn: the fit suite leaves its anchors out'
 	$(BIN)/python benchmarks/fit_suite.py --out runs/fit.md
+	$(BIN)/python benchmarks/data_bench.py --out runs/data-bench.md
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
