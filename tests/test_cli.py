@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
-from click.testing import CliRunner
 from conftest import STATQUEST_CONFIG, STATQUEST_OPTIMIZED
 
 from nnbackprop.cli import ExitStatus, cli
@@ -25,12 +25,8 @@ RESULT_KEYS = {
 }
 
 
-def invoke(*args, input=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
-
-
 @pytest.fixture
-def trained(write_config, tmp_path):
+def trained(write_config, tmp_path, invoke):
     """A result file trained on the dosage data, and its config."""
     config = write_config(STATQUEST_CONFIG)
     out = tmp_path / "result.json"
@@ -53,15 +49,17 @@ def test_train_writes_the_result_and_talks_on_stderr(trained):
     assert doc["best_loss"] <= doc["final_loss"]
 
 
-def test_train_out_dash_prints_only_json_on_stdout(write_config):
+def test_train_out_dash_prints_only_json_on_stdout(write_config, invoke):
     result = invoke("train", "--config", write_config(STATQUEST_CONFIG), "--out", "-", "--epochs", "100")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)  # nothing but the JSON
-    assert doc["epochs"] == 100 and doc["stop_reason"] == "max_epochs"
-    assert "100 epochs" in result.stderr and "w1 =" in result.stderr
+    assert doc["epochs"] == 100
+    assert doc["stop_reason"] == "max_epochs"
+    assert "100 epochs" in result.stderr
+    assert "w1 =" in result.stderr
 
 
-def test_same_config_and_seed_give_the_same_result(write_config):
+def test_same_config_and_seed_give_the_same_result(write_config, invoke):
     config = write_config("data: {path: data.csv}\ninit: {seed: 11}\ntraining: {max_epochs: 300}\n")
     first = json.loads(invoke("train", "-c", config, "--out", "-").stdout)
     second = json.loads(invoke("train", "-c", config, "--out", "-").stdout)
@@ -71,12 +69,13 @@ def test_same_config_and_seed_give_the_same_result(write_config):
     assert other["initial_params"] != first["initial_params"]
 
 
-def test_quiet_says_nothing(write_config):
+def test_quiet_says_nothing(write_config, invoke):
     result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", "-", "--epochs", "5", "-q")
-    assert result.exit_code == 0 and result.stderr == ""
+    assert result.exit_code == 0
+    assert result.stderr == ""
 
 
-def test_predict_values_csv_and_json(trained):
+def test_predict_values_csv_and_json(trained, invoke):
     out, _ = trained
     doc = json.loads(out.read_text())
     result = invoke("predict", "--params", out, "0", "0.5", "1")
@@ -85,8 +84,6 @@ def test_predict_values_csv_and_json(trained):
     assert lines[0] == "input,prediction"
     rows = [tuple(map(float, line.split(","))) for line in lines[1:]]
     theta = [doc["params"][n] for n in ("w1", "b1", "w2", "b2", "w3", "w4", "b3")]
-    import numpy as np
-
     expected = forward(np.array(theta), np.array([0, 0.5, 1.0]))
     assert [r[0] for r in rows] == [0, 0.5, 1]
     assert [r[1] for r in rows] == expected.tolist()
@@ -95,21 +92,26 @@ def test_predict_values_csv_and_json(trained):
     assert as_json[1]["prediction"] == expected[1]
 
 
-def test_predict_reads_files_and_stdin(trained, tmp_path):
+def test_predict_reads_files_and_stdin(trained, tmp_path, invoke):
     out, _ = trained
     (tmp_path / "in.csv").write_text("patient,dosage\na,0.25\nb,0.75\n")
     from_csv = invoke("predict", "-p", out, "--input", tmp_path / "in.csv")
     from_stdin = invoke("predict", "-p", out, "--input", "-", input="0.25\n0.75\n")
     from_pipe = invoke("predict", "-p", out, input="0.25\n0.75\n")
-    assert from_csv.exit_code == from_stdin.exit_code == from_pipe.exit_code == 0
-    assert from_csv.stdout == from_stdin.stdout == from_pipe.stdout
+    assert from_csv.exit_code == 0
+    assert from_stdin.exit_code == 0
+    assert from_pipe.exit_code == 0
+    assert from_stdin.stdout == from_csv.stdout
+    assert from_pipe.stdout == from_csv.stdout
     assert len(from_csv.stdout.splitlines()) == 3
 
 
-def test_predict_refuses_empty_input(trained):
+def test_predict_refuses_empty_input(trained, invoke):
     out, _ = trained
     result = invoke("predict", "-p", out, "--format", "json", "-i", "-", input="")
-    assert result.exit_code == 2 and "-: empty" in result.stderr and result.stdout == ""
+    assert result.exit_code == 2
+    assert "-: empty" in result.stderr
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -130,13 +132,15 @@ def test_predict_refuses_empty_input(trained):
         ),
     ],
 )
-def test_errors_are_one_line_exit_2_no_traceback(trained, tmp_path, args, message):
+def test_errors_are_one_line_exit_2_no_traceback(trained, tmp_path, args, message, invoke):
     out, config = trained
     result = invoke(*[a.format(out=out, tmp=tmp_path, config=config) for a in args])
     assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("Error: ")
     assert message in result.stderr
-    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -160,13 +164,15 @@ def test_errors_are_one_line_exit_2_no_traceback(trained, tmp_path, args, messag
         ),
     ],
 )
-def test_bad_result_files(tmp_path, content, message):
+def test_bad_result_files(tmp_path, content, message, invoke):
     (tmp_path / "bad.json").write_text(content)
     result = invoke("predict", "-p", tmp_path / "bad.json", "1")
-    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
-def test_a_failed_run_leaves_an_existing_output_untouched(write_config, tmp_path):
+def test_a_failed_run_leaves_an_existing_output_untouched(write_config, tmp_path, invoke):
     out = tmp_path / "keep.json"
     out.write_text('{"precious": true}')
     config = write_config(STATQUEST_CONFIG.replace("data.csv", "missing.csv"))
@@ -176,22 +182,23 @@ def test_a_failed_run_leaves_an_existing_output_untouched(write_config, tmp_path
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_help_lists_every_exit_code_and_every_command_has_an_example():
+def test_help_lists_every_exit_code_and_every_command_has_an_example(invoke):
     result = invoke("--help")
     for status in ExitStatus:
         assert f"{status.value:>3}  {status.meaning}"[:60] in result.stdout
     for name in cli.commands:
         help_text = invoke(name, "--help").stdout
-        assert "Examples:" in help_text and f"nnbackprop {name}" in help_text, name
+        assert "Examples:" in help_text, name
+        assert f"nnbackprop {name}" in help_text, name
 
 
-def test_version():
+def test_version(invoke):
     from nnbackprop import __version__
 
     assert invoke("--version").stdout.strip().endswith(__version__)
 
 
-def test_divergence_writes_strict_json_and_exits_3(write_config, tmp_path):
+def test_divergence_writes_strict_json_and_exits_3(write_config, tmp_path, invoke):
     config = write_config(STATQUEST_CONFIG)
     out = tmp_path / "d.json"
     result = invoke("train", "-c", config, "--lr", "50", "--out", out)
@@ -209,7 +216,7 @@ def test_divergence_writes_strict_json_and_exits_3(write_config, tmp_path):
     assert len(doc["loss_history"]) == doc["epochs"] + 1
 
 
-def test_extreme_values_train_to_finite_numbers(write_config, tmp_path):
+def test_extreme_values_train_to_finite_numbers(write_config, tmp_path, invoke):
     config = write_config(
         "data: {path: data.csv}\ninit: {w1: 1000, b1: 0, w2: -1000, b2: 0, w3: 1000, w4: -1000, b3: 0}\n"
         "training: {learning_rate: 1e-20, max_epochs: 10}\n",
@@ -222,17 +229,18 @@ def test_extreme_values_train_to_finite_numbers(write_config, tmp_path):
     assert all(v is not None for v in doc["loss_history"])
 
 
-def test_require_convergence_exits_5_when_max_epochs_stops_training(write_config):
+def test_require_convergence_exits_5_when_max_epochs_stops_training(write_config, invoke):
     config = write_config(STATQUEST_CONFIG)
     stopped = invoke("train", "-c", config, "--out", "-", "--epochs", "10", "--require-convergence")
-    assert stopped.exit_code == 5 and "not converged" in stopped.stderr
+    assert stopped.exit_code == 5
+    assert "not converged" in stopped.stderr
     assert json.loads(stopped.stdout)["stop_reason"] == "max_epochs"  # the result is still written
     converged = invoke("train", "-c", config, "--out", "-", "--require-convergence", "--set", "training.optimizer=lm")
     assert converged.exit_code == 0
     assert json.loads(converged.stdout)["converged"] is True
 
 
-def test_require_convergence_exits_5_when_small_steps_stop_a_run_with_a_large_gradient(write_config):
+def test_require_convergence_exits_5_when_small_steps_stop_a_run_with_a_large_gradient(write_config, invoke):
     config = write_config(STATQUEST_CONFIG)  # a tiny fixed rate: small steps, large gradient
     stalled = invoke(
         "train",
@@ -254,7 +262,7 @@ def test_require_convergence_exits_5_when_small_steps_stop_a_run_with_a_large_gr
     assert "try optimizer: lm or learning_rate: auto" in stalled.stderr
 
 
-def test_dry_run_checks_and_prints_the_resolved_config_and_writes_nothing(write_config, tmp_path):
+def test_dry_run_checks_and_prints_the_resolved_config_and_writes_nothing(write_config, tmp_path, invoke):
     config = write_config(STATQUEST_CONFIG + "output: never.json\n")
     result = invoke("train", "-c", config, "--dry-run", "--lr", "0.2")
     assert result.exit_code == 0
@@ -264,54 +272,62 @@ def test_dry_run_checks_and_prints_the_resolved_config_and_writes_nothing(write_
     assert "3 rows" in result.stderr
     assert not (tmp_path / "never.json").exists()
     bad = invoke("train", "-c", write_config(STATQUEST_CONFIG, csv="dosage,efficacy\n0,x\n"), "--dry-run")
-    assert bad.exit_code == 2 and "line 2, column 'efficacy'" in bad.stderr
+    assert bad.exit_code == 2
+    assert "line 2, column 'efficacy'" in bad.stderr
 
 
-def test_init_params_starts_a_new_run_from_another_runs_params(trained, write_config):
+def test_init_params_starts_a_new_run_from_another_runs_params(trained, write_config, invoke):
     out, config = trained
     doc = json.loads(out.read_text())
     result = invoke("train", "-c", config, "--init-params", out, "--out", "-", "--epochs", "3")
     again = json.loads(result.stdout)
     assert again["initial_params"] == doc["params"]
-    assert again["epochs"] <= 3 and len(again["loss_history"]) == again["epochs"] + 1
+    assert again["epochs"] <= 3
+    assert len(again["loss_history"]) == again["epochs"] + 1
     wrong = write_config("data: {path: data.csv}\nmodel: {hidden: 3}\n", name="h3.yaml")
     mismatch = invoke("train", "-c", wrong, "--init-params", out, "--out", "-")
-    assert mismatch.exit_code == 2 and "model has hidden: 2" in mismatch.stderr
+    assert mismatch.exit_code == 2
+    assert "model has hidden: 2" in mismatch.stderr
 
 
-def test_resume_carries_on_the_history(write_config, tmp_path):
+def test_resume_carries_on_the_history(write_config, tmp_path, invoke):
     config = write_config(STATQUEST_CONFIG)
     part = tmp_path / "part.json"
     assert invoke("train", "-c", config, "--epochs", "400", "--out", part).exit_code == 0
     resumed = json.loads(invoke("train", "-c", config, "--epochs", "1000", "--resume", part, "--out", "-").stdout)
     whole = json.loads(invoke("train", "-c", config, "--epochs", "1000", "--out", "-").stdout)
     assert resumed["epochs"] == 1000
-    assert resumed["loss_history"] == whole["loss_history"] and resumed["params"] == whole["params"]
+    assert resumed["loss_history"] == whole["loss_history"]
+    assert resumed["params"] == whole["params"]
 
 
-def test_config_from_stdin(write_config, tmp_path):
+def test_config_from_stdin(write_config, tmp_path, invoke):
     write_config(STATQUEST_CONFIG)
     text = STATQUEST_CONFIG.replace("data.csv", str(tmp_path / "data.csv"))
     result = invoke("train", "-c", "-", "--out", "-", "--epochs", "5", input=text)
-    assert result.exit_code == 0 and json.loads(result.stdout)["epochs"] == 5
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["epochs"] == 5
 
 
-def test_progress_off_a_terminal_has_no_carriage_returns_or_escapes(write_config):
+def test_progress_off_a_terminal_has_no_carriage_returns_or_escapes(write_config, invoke):
     result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", "-", "-v")
-    assert "\r" not in result.stderr and "\x1b" not in result.stderr
+    assert "\r" not in result.stderr
+    assert "\x1b" not in result.stderr
 
 
-def test_restarts_keep_the_best_start_and_report_every_start(write_config):
+def test_restarts_keep_the_best_start_and_report_every_start(write_config, invoke):
     config = write_config("data: {path: data.csv}\ninit: {seed: 3}\ntraining: {restarts: 8, max_epochs: 500}\n")
     doc = json.loads(invoke("train", "-c", config, "--out", "-", "-q").stdout)
     finals = [s["final_loss"] for s in doc["starts"]]
-    assert len(finals) == 8 and doc["final_loss"] == min(finals)
+    assert len(finals) == 8
+    assert doc["final_loss"] == min(finals)
     best = doc["starts"][doc["best_start"]]
-    assert best["params"] == doc["params"] and best["initial_params"] == doc["initial_params"]
+    assert best["params"] == doc["params"]
+    assert best["initial_params"] == doc["initial_params"]
 
 
 @pytest.mark.parametrize("where", ["{tmp}", "{tmp}/afile/x.json"])
-def test_an_unwritable_output_is_refused_before_training(write_config, tmp_path, where):
+def test_an_unwritable_output_is_refused_before_training(write_config, tmp_path, where, invoke):
     (tmp_path / "afile").write_text("a file, not a folder")
     config = write_config(STATQUEST_CONFIG)
     for option in ("--out", "--history-csv"):
@@ -319,32 +335,39 @@ def test_an_unwritable_output_is_refused_before_training(write_config, tmp_path,
             ["--out", "-"] if option != "--out" else []
         )
         result = invoke(*args)
-        assert result.exit_code == 2 and result.stderr.startswith("Error: ") and result.stdout == ""
-        assert result.stderr.count("\n") == 1 and "epochs" not in result.stderr
+        assert result.exit_code == 2
+        assert result.stderr.startswith("Error: ")
+        assert result.stdout == ""
+        assert result.stderr.count("\n") == 1
+        assert "epochs" not in result.stderr
 
 
-def test_resume_notes_when_the_data_changed(write_config, tmp_path):
+def test_resume_notes_when_the_data_changed(write_config, tmp_path, invoke):
     config = write_config(STATQUEST_CONFIG)
     part = tmp_path / "part.json"
     assert invoke("train", "-c", config, "--epochs", "10", "--out", part).exit_code == 0
     (tmp_path / "data.csv").write_text("dosage,efficacy\n0,0\n0.5,1\n1,0.1\n")
     result = invoke("train", "-c", config, "--epochs", "20", "--resume", part, "--out", "-")
-    assert result.exit_code == 0 and "has changed since" in result.stderr
+    assert result.exit_code == 0
+    assert "has changed since" in result.stderr
 
 
 @pytest.mark.parametrize("same", ["-", "{tmp}/same.out", "{tmp}/./same.out"])
-def test_two_outputs_in_one_place_are_refused(write_config, tmp_path, same):
+def test_two_outputs_in_one_place_are_refused(write_config, tmp_path, same, invoke):
     out, history = "-" if same == "-" else str(tmp_path / "same.out"), same.format(tmp=tmp_path)
     result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", out, "--history-csv", history)
-    assert result.exit_code == 2 and "give them different places" in result.stderr
+    assert result.exit_code == 2
+    assert "give them different places" in result.stderr
     assert not (tmp_path / "same.out").exists()
 
 
-def test_dry_run_checks_the_resume_file_and_the_outputs_too(write_config, tmp_path):
+def test_dry_run_checks_the_resume_file_and_the_outputs_too(write_config, tmp_path, invoke):
     config = write_config(STATQUEST_CONFIG)
     for extra in (["--resume", tmp_path / "nope.json"], ["--out", tmp_path], ["--checkpoint-every", "5", "--out", "-"]):
         result = invoke("train", "-c", config, "--dry-run", *extra)
-        assert result.exit_code == 2 and result.stderr.startswith("Error: ") and result.stdout == "", extra
+        assert result.exit_code == 2, extra
+        assert result.stderr.startswith("Error: "), extra
+        assert result.stdout == "", extra
 
 
 @pytest.mark.parametrize(
@@ -355,37 +378,41 @@ def test_dry_run_checks_the_resume_file_and_the_outputs_too(write_config, tmp_pa
         ("dosage,efficacy", "input: dosage, target: dosage", "input and target are the same column 'dosage'"),
     ],
 )
-def test_columns_default_to_ones_not_already_taken(write_config, columns, data, message):
+def test_columns_default_to_ones_not_already_taken(write_config, columns, data, message, invoke):
     rows = "\n".join(",".join(r if columns.startswith("dosage") else r[::-1]) for r in ["00", "51", "10"])
     csv = f"{columns}\n" + rows.replace("5", "0.5") + "\n"
     config = write_config(f"data: {{path: data.csv, {data}}}\ntraining: {{max_epochs: 1}}\n", csv=csv)
     result = invoke("train", "-c", config, "--out", "-", "-q")
     if message:
-        assert result.exit_code == 2 and message in result.stderr
+        assert result.exit_code == 2
+        assert message in result.stderr
     else:
         doc = json.loads(result.stdout)
         assert (doc["data"]["input"], doc["data"]["target"]) == ("dosage", "efficacy")
 
 
-def test_a_converged_run_resumed_stays_as_it_was(trained):
+def test_a_converged_run_resumed_stays_as_it_was(trained, invoke):
     out, config = trained
     doc = json.loads(out.read_text())
     again = json.loads(invoke("train", "-c", config, "--resume", out, "--out", "-", "-q").stdout)
-    assert again["epochs"] == doc["epochs"] and again["stop_reason"] == "min_step_size"
-    assert again["params"] == doc["params"] and again["resumed_from"] == str(out)
+    assert again["epochs"] == doc["epochs"]
+    assert again["stop_reason"] == "min_step_size"
+    assert again["params"] == doc["params"]
+    assert again["resumed_from"] == str(out)
     stricter = invoke(
         "train", "-c", config, "--resume", out, "--out", "-", "-q", "--set", "training.min_step_size=1e-9"
     )
     assert json.loads(stricter.stdout)["epochs"] > doc["epochs"]
 
 
-def test_init_params_is_recorded(trained):
+def test_init_params_is_recorded(trained, invoke):
     out, config = trained
     doc = json.loads(invoke("train", "-c", config, "--init-params", out, "--out", "-", "--epochs", "2").stdout)
-    assert doc["init_params_from"] == str(out) and doc["seed"] is None
+    assert doc["init_params_from"] == str(out)
+    assert doc["seed"] is None
 
 
-def test_dash_is_stdin_for_data_given_with_set(write_config):
+def test_dash_is_stdin_for_data_given_with_set(write_config, invoke):
     config = write_config(STATQUEST_CONFIG)
     result = invoke(
         "train",
@@ -399,10 +426,11 @@ def test_dash_is_stdin_for_data_given_with_set(write_config):
         "3",
         input="dosage,efficacy\n0,0\n1,1\n",
     )
-    assert result.exit_code == 0 and json.loads(result.stdout)["data"]["rows"] == 2
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["data"]["rows"] == 2
 
 
-def test_an_output_through_a_link_keeps_the_link(write_config, tmp_path):
+def test_an_output_through_a_link_keeps_the_link(write_config, tmp_path, invoke):
     (tmp_path / "target.json").write_text("old")
     (tmp_path / "link.json").symlink_to(tmp_path / "target.json")
     result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--out", tmp_path / "link.json", "--epochs", "3")
@@ -421,15 +449,17 @@ def test_an_output_through_a_link_keeps_the_link(write_config, tmp_path):
         (["predict", "-p", "{out}", "1_000"], "value 1 ('1_000'): not a number"),
     ],
 )
-def test_more_refusals(trained, args, message):
+def test_more_refusals(trained, args, message, invoke):
     out, config = trained
     result = invoke(*[a.format(out=out, config=config) for a in args])
-    assert result.exit_code == 2 and message in result.stderr
+    assert result.exit_code == 2
+    assert message in result.stderr
 
 
-def test_a_recursive_yaml_alias_is_refused(write_config):
+def test_a_recursive_yaml_alias_is_refused(write_config, invoke):
     result = invoke("train", "-c", write_config("data: {path: data.csv}\nx: &a [*a]\n"))
-    assert result.exit_code == 2 and "nested too deeply" in result.stderr
+    assert result.exit_code == 2
+    assert "nested too deeply" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -448,19 +478,21 @@ def test_a_recursive_yaml_alias_is_refused(write_config):
         (["train", "-c", "{config}", "--out", "-", "--history-csv", "/dev/stdout"], "give them different places"),
     ],
 )
-def test_still_more_refusals(trained, args, message):
+def test_still_more_refusals(trained, args, message, invoke):
     out, config = trained
     result = invoke(*[a.format(out=out, config=config) for a in args])
-    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr, result.stderr
 
 
-def test_a_one_column_csv_cannot_be_input_and_target(write_config):
+def test_a_one_column_csv_cannot_be_input_and_target(write_config, invoke):
     config = write_config("data: {path: data.csv, target: y}\n", csv="y\n1\n2\n")
     result = invoke("train", "-c", config, "--dry-run")
-    assert result.exit_code == 2 and "found only 'y' for both" in result.stderr
+    assert result.exit_code == 2
+    assert "found only 'y' for both" in result.stderr
 
 
-def test_resume_from_stdin(write_config, tmp_path):
+def test_resume_from_stdin(write_config, tmp_path, invoke):
     config = write_config(STATQUEST_CONFIG)
     part = tmp_path / "part.json"
     assert invoke("train", "-c", config, "--epochs", "10", "--out", part, "-q").exit_code == 0

@@ -13,10 +13,14 @@ def test_statquest_config_resolves(write_config, tmp_path):
     config = load(str(write_config(STATQUEST_CONFIG)))
     assert config.data.path == str(tmp_path / "data.csv")
     assert (config.data.input, config.data.target) == ("dosage", "efficacy")
-    assert config.model.hidden == 2 and config.model.activation == "softplus"
-    assert config.init.values["w2"] == -1.13 and config.init.seed is None
-    assert config.training.learning_rate == 0.01 and config.training.max_epochs == 20000
-    assert config.training.min_step_size == 1e-6 and config.output is None
+    assert config.model.hidden == 2
+    assert config.model.activation == "softplus"
+    assert config.init.values["w2"] == -1.13
+    assert config.init.seed is None
+    assert config.training.learning_rate == 0.01
+    assert config.training.max_epochs == 20000
+    assert config.training.min_step_size == 1e-6
+    assert config.output is None
 
 
 def test_defaults(write_config):
@@ -28,8 +32,10 @@ def test_defaults(write_config):
         0.001,
     )
     assert config.training.optimizer == "gd"
-    assert config.training.trainable is None and config.training.restarts == 1
-    assert config.data.input is None and config.data.target is None
+    assert config.training.trainable is None
+    assert config.training.restarts == 1
+    assert config.data.input is None
+    assert config.data.target is None
 
 
 def test_paths_resolve_against_the_config_folder(write_config, tmp_path):
@@ -54,7 +60,9 @@ def test_whole_numbers_may_be_written_as_floats(write_config):
 def test_overrides_win_and_are_validated_alike(write_config):
     path = str(write_config(STATQUEST_CONFIG))
     config = load(path, ["training.learning_rate=0.05", "model.hidden=3", "init={seed: 4}"])
-    assert config.training.learning_rate == 0.05 and config.model.hidden == 3 and config.init.seed == 4
+    assert config.training.learning_rate == 0.05
+    assert config.model.hidden == 3
+    assert config.init.seed == 4
     with pytest.raises(
         ConfigError, match=r"^--set training.learning_rate=-1: training.learning_rate: must be greater than 0"
     ):

@@ -21,13 +21,16 @@ def load(tmp_path, content, names=("dosage", "efficacy"), mode="w"):
 def test_reads_named_columns_and_ignores_others(tmp_path):
     names, (x, y) = load(tmp_path, "id,efficacy,dosage\na,0,0\nb,1,0.5\nc,0,1\n")
     assert names == ["dosage", "efficacy"]
-    assert x.tolist() == [0, 0.5, 1] and y.tolist() == [0, 1, 0]
+    assert x.tolist() == [0, 0.5, 1]
+    assert y.tolist() == [0, 1, 0]
     assert x.dtype == np.float64
 
 
 def test_default_columns_are_first_and_second(tmp_path):
     names, (x, y) = load(tmp_path, "a,b\n1,2\n3,4\n", names=(None, None))
-    assert names == ["a", "b"] and x.tolist() == [1, 3] and y.tolist() == [2, 4]
+    assert names == ["a", "b"]
+    assert x.tolist() == [1, 3]
+    assert y.tolist() == [2, 4]
 
 
 @pytest.mark.parametrize(
@@ -44,7 +47,8 @@ def test_default_columns_are_first_and_second(tmp_path):
 )
 def test_tolerated_forms(tmp_path, content):
     _, (x, y) = load(tmp_path, content)
-    assert x.tolist() == [0, 0.5, 1] and y.tolist() == [0, 1, 0]
+    assert x.tolist() == [0, 0.5, 1]
+    assert y.tolist() == [0, 1, 0]
 
 
 @pytest.mark.parametrize(

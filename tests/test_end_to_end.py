@@ -41,12 +41,14 @@ def test_shipped_dosage_example_reproduces_statquest(tmp_path):
 
 def test_python_dash_m_works_too():
     run = subprocess.run([sys.executable, "-m", "nnbackprop", "--version"], capture_output=True, text=True)
-    assert run.returncode == 0 and "nnbackprop" in run.stdout
+    assert run.returncode == 0
+    assert "nnbackprop" in run.stdout
 
 
 def test_a_pipeline_reads_final_loss_from_stdout():
     train = nnbackprop("train", "--config", ROOT / "configs" / "dosage.yaml", "--out", "-", "-q")
-    assert train.returncode == 0 and train.stderr == ""
+    assert train.returncode == 0
+    assert train.stderr == ""
     assert json.loads(train.stdout)["final_loss"] < 1e-6
 
 
@@ -80,7 +82,8 @@ def test_a_signal_writes_the_result_so_far_and_resume_matches_an_uninterrupted_r
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr
-    assert "Traceback" not in stderr and "--resume" in stderr
+    assert "Traceback" not in stderr
+    assert "--resume" in stderr
     interrupted = json.loads(out.read_text())
     assert interrupted["stop_reason"] == "interrupted"
     assert 0 < interrupted["epochs"] < 4000
@@ -129,25 +132,30 @@ def test_predict_streams_and_a_closed_pipe_ends_quietly(tmp_path):
         text=True,
         timeout=60,
     )
-    assert head.stdout.splitlines()[0] == "input,prediction" and len(head.stdout.splitlines()) == 3
+    assert head.stdout.splitlines()[0] == "input,prediction"
+    assert len(head.stdout.splitlines()) == 3
     assert head.stderr == ""
 
 
 def test_usage_errors_and_a_full_stdout_are_one_line_each(tmp_path):
     usage = nnbackprop("train")
-    assert usage.returncode == 2 and usage.stderr.count("\n") == 1 and usage.stderr.startswith("Error: ")
+    assert usage.returncode == 2
+    assert usage.stderr.count("\n") == 1
+    assert usage.stderr.startswith("Error: ")
     with open("/dev/full", "w") as full:
         run = subprocess.run(
             [str(COMMAND), "predict", "-p", ROOT / "nowhere.json", "1"], stdout=full, stderr=subprocess.PIPE, text=True
         )
-    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1
     result = tmp_path / "r.json"
     assert nnbackprop("train", "-c", ROOT / "configs" / "dosage.yaml", "-o", result, "-q").returncode == 0
     with open("/dev/full", "w") as full:
         run = subprocess.run(
             [str(COMMAND), "predict", "-p", str(result), "1"], stdout=full, stderr=subprocess.PIPE, text=True
         )
-    assert run.returncode == 2 and run.stderr == "Error: stdout: cannot write: No space left on device\n"
+    assert run.returncode == 2
+    assert run.stderr == "Error: stdout: cannot write: No space left on device\n"
 
 
 def test_dev_stdout_appends_to_a_redirected_file_and_bare_nnbackprop_shows_help(tmp_path):
@@ -158,6 +166,8 @@ def test_dev_stdout_appends_to_a_redirected_file_and_bare_nnbackprop_shows_help(
         run = subprocess.run([str(COMMAND), "train", "-c", str(config), "-q", "--out", "/dev/stdout"], stdout=f)
     assert run.returncode == 0
     text = log.read_text()
-    assert text.startswith("earlier\n") and json.loads(text[len("earlier\n") :])["stop_reason"] == "min_step_size"
+    assert text.startswith("earlier\n")
+    assert json.loads(text[len("earlier\n") :])["stop_reason"] == "min_step_size"
     bare = nnbackprop()
-    assert bare.stderr.startswith("Usage: nnbackprop") and "Commands:" in bare.stderr
+    assert bare.stderr.startswith("Usage: nnbackprop")
+    assert "Commands:" in bare.stderr

@@ -6,16 +6,22 @@ import csv
 import io
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from conftest import (
+    DOSAGE_X,
+    DOSAGE_Y,
+    ROOT,
+    STATQUEST_START,
+    central_difference,
+    loop_ssr_and_gradient,
+    off_relus_corner,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnbackprop import kernel, network, optimizers, results
-from nnbackprop.cli import cli
 from nnbackprop.explain import (
     chains,
     explain,
@@ -28,12 +34,10 @@ from nnbackprop.history import Recorder, history_table
 from nnbackprop.network import decompose
 from nnbackprop.training import Settings, State, train
 
-ROOT = Path(__file__).resolve().parents[1]
 DOSAGE = str(ROOT / "configs" / "dosage.yaml")
 LESSON1 = str(ROOT / "configs" / "lesson1-main-ideas.yaml")
-X = np.array([0.0, 0.5, 1.0])
-OBSERVED = np.array([0.0, 1.0, 0.0])
-START = np.array([2.74, 0.0, -1.13, 0.0, 0.36, 0.63, 0.0])  # the dosage config's init
+X, OBSERVED = DOSAGE_X, DOSAGE_Y
+START = np.array(list(STATQUEST_START.values()))  # the dosage config's init
 
 
 def random_problem(seed: int, hidden: int, n: int = 6):
@@ -41,29 +45,19 @@ def random_problem(seed: int, hidden: int, n: int = 6):
     return rng.normal(0, 1.5, 3 * hidden + 1), rng.normal(0, 1, n), rng.normal(0, 1, n)
 
 
-def off_the_corner(theta, x, margin=1e-3):
-    """ReLU's derivative is one-sided at x_i = 0: keep every hidden input clear of it."""
-    z, _, _ = network.hidden_layer(theta, x, "relu")
-    return bool((np.abs(z) > margin).all())
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-# --- the gradient against finite differences ----------------------------------------
+# --- gradcheck: its finite differences, its verdict ----------------------------------
+# (The gradient itself against finite differences, for every implementation: test_network.)
 
 
 @pytest.mark.parametrize("activation", list(network.ACTIVATIONS))
 @pytest.mark.parametrize("hidden", [1, 2, 3, 5])
 @pytest.mark.parametrize("seed", range(3))
-def test_gradient_matches_finite_differences(activation, hidden, seed):
+def test_gradcheck_differences_as_the_tests_do_and_passes_the_true_gradient(activation, hidden, seed):
     theta, x, observed = random_problem(seed, hidden)
     if activation == "relu":
-        assert off_the_corner(theta, x), "pick another seed: a hidden input sits on ReLU's corner"
-    _, analytic = network.ssr_and_gradient(theta, x, observed, activation)
-    numeric = numeric_gradient(theta, x, observed, activation)
-    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
+        assert off_relus_corner(theta, x), "pick another seed: a hidden input sits on ReLU's corner"
+    ours = central_difference(lambda t: loop_ssr_and_gradient(t, x, observed, activation).ssr, theta)
+    np.testing.assert_allclose(numeric_gradient(theta, x, observed, activation), ours, rtol=1e-6, atol=1e-7)
     report = check(theta, x, observed, activation)
     assert report["ok"], report
     assert max(p["rel_error"] for p in report["parameters"].values()) < 1e-8
@@ -143,7 +137,8 @@ def test_explain_factors_are_the_articles():
         assert w1["per_sample"][s]["factors"] == pytest.approx([dssr_dpredicted, 0.36, sigmoid[s, 0], X[s]], rel=1e-14)
         assert w4["per_sample"][s]["factors"] == pytest.approx([dssr_dpredicted, a[s, 1]], rel=1e-14)
         assert b3["per_sample"][s]["factors"] == pytest.approx([dssr_dpredicted, 1.0], rel=1e-14)
-        assert report["samples"][s]["x2"] == pytest.approx(z[s, 1]) and report["samples"][s]["y1"] == a[s, 0]
+        assert report["samples"][s]["x2"] == pytest.approx(z[s, 1])
+        assert report["samples"][s]["y1"] == a[s, 0]
     residual = OBSERVED - predicted
     assert report["loss"] == pytest.approx(residual @ residual, rel=1e-14)
 
@@ -165,7 +160,8 @@ def test_frozen_parameters_take_no_step():
         assert p["trainable"] == (name == "b3")
         if name != "b3":
             assert p["gradient"] != 0  # every gradient is shown, frozen or not
-            assert p["step_size"] == 0 and p["new_value"] == p["value"]
+            assert p["step_size"] == 0
+            assert p["new_value"] == p["value"]
     assert report["parameters"]["b3"]["step_size"] == pytest.approx(0.1 * report["parameters"]["b3"]["gradient"])
     assert "w1 = 2.7400  (frozen)" in to_text(report)
 
@@ -273,7 +269,8 @@ def test_lm_step_solves_the_damped_normal_equations(trainable, activation):
         assert p["trainable"] == m
         assert p["new_value"] == p["value"] + p["delta"]
         if not m:
-            assert p["delta"] == 0 and p["new_value"] == p["value"]
+            assert p["delta"] == 0
+            assert p["new_value"] == p["value"]
     new_theta = START + delta
     after = network.forward(new_theta, X, activation)
     assert report["new_loss"] == pytest.approx(float((OBSERVED - after) @ (OBSERVED - after)), rel=1e-10)
@@ -311,7 +308,8 @@ def test_lm_text_walks_through_the_step():
     assert f"Jᵀr = sum of dpredicted/dw1 * residual = {w1['jtr']:.4f}" in text
     largest = max(report["parameters"][n]["jtj_diagonal"] for n in report["system"]["parameters"])
     assert f"λ = 0.001 * the largest JᵀJ diagonal = 0.001 * {largest:.4f} = {report['damping']:.4f}" in text
-    assert "b1 = 0.0000  (frozen)" in text and "not in training.trainable" in text
+    assert "b1 = 0.0000  (frozen)" in text
+    assert "not in training.trainable" in text
     assert f"new b1 = b1 = {b1['value']:.4f}  (frozen: δ = 0)" in text
     delta = f"{w1['delta']:.4f}" if w1["delta"] >= 0 else f"({w1['delta']:.4f})"
     assert f"new w1 = w1 + δ = 2.7400 + {delta} = {w1['new_value']:.4f}" in text
@@ -328,11 +326,13 @@ def test_lm_and_auto_say_when_they_would_stop_first():
     train(kernel.Kernel(X, OBSERVED), state, settings)
     assert state.reasons[0] == "converged"
     at_fit = explain_lm(state.theta[0], X, OBSERVED, "softplus")
-    assert at_fit["converged"] and not explain_lm(START, X, OBSERVED, "softplus")["converged"]
+    assert at_fit["converged"]
+    assert not explain_lm(START, X, OBSERVED, "softplus")["converged"]
     assert "already pass the convergence test: lm stops here" in to_text(at_fit)
     assert "convergence test" not in to_text(explain_lm(START, X, OBSERVED, "softplus"))
     auto = explain(state.theta[0], X, OBSERVED, "softplus", "auto")
-    assert auto["auto"]["converged"] and "auto stops here" in to_text(auto)
+    assert auto["auto"]["converged"]
+    assert "auto stops here" in to_text(auto)
 
 
 @pytest.mark.parametrize("trainable", [None, SOME_FROZEN], ids=["all", "some-frozen"])
@@ -344,7 +344,8 @@ def test_auto_rate_is_one_over_the_largest_curvature(trainable):
     assert report["learning_rate"] == pytest.approx(rate, rel=1e-12)
     assert report["auto"]["curvature"] == pytest.approx(1 / rate, rel=1e-12)
     fixed = explain(START, X, OBSERVED, "softplus", report["learning_rate"], trainable)
-    assert "auto" not in fixed and "optimizer" not in fixed  # a fixed rate's report is as before
+    assert "auto" not in fixed  # a fixed rate's report is as before
+    assert "optimizer" not in fixed
     for name, p in report["parameters"].items():
         assert p == fixed["parameters"][name]  # the gd ledger, at auto's rate
         assert p["step_size"] == pytest.approx(p["gradient"] * rate if p["trainable"] else 0.0, rel=1e-12)
@@ -401,15 +402,15 @@ def test_parts_sum_to_the_prediction(hidden, activation, seed):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, invoke):
     out = tmp_path_factory.mktemp("run") / "dosage.json"
-    result = run("train", "-c", DOSAGE, "--epochs", 300, "--out", out, "-q")
+    result = invoke("train", "-c", DOSAGE, "--epochs", 300, "--out", out, "-q")
     assert result.exit_code == 0, result.stderr
     return out
 
 
-def test_predict_decompose_csv_sums_to_prediction(trained):
-    result = run("predict", "-p", trained, "--decompose", 0, 0.25, 0.5, 1)
+def test_predict_decompose_csv_sums_to_prediction(trained, invoke):
+    result = invoke("predict", "-p", trained, "--decompose", 0, 0.25, 0.5, 1)
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(rows[0]) == ["input", "prediction", "neuron1", "neuron2", "bias"]
@@ -419,18 +420,18 @@ def test_predict_decompose_csv_sums_to_prediction(trained):
         parts = float(r["neuron1"]) + float(r["neuron2"]) + float(r["bias"])
         assert parts == pytest.approx(float(r["prediction"]), rel=1e-12, abs=1e-12)
         assert float(r["bias"]) == params["b3"]
-    plain = run("predict", "-p", trained, 0, 0.25, 0.5, 1).stdout.splitlines()
+    plain = invoke("predict", "-p", trained, 0, 0.25, 0.5, 1).stdout.splitlines()
     assert plain == [",".join(line.split(",")[:2]) for line in result.stdout.splitlines()]
 
 
-def test_predict_decompose_json_has_the_csv_keys(trained):
-    result = run("predict", "-p", trained, "--decompose", "-f", "json", "--", -1, 0.5)
+def test_predict_decompose_json_has_the_csv_keys(trained, invoke):
+    result = invoke("predict", "-p", trained, "--decompose", "-f", "json", "--", -1, 0.5)
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [list(r) for r in rows] == [["input", "prediction", "neuron1", "neuron2", "bias"]] * 2
     for r in rows:
         assert r["neuron1"] + r["neuron2"] + r["bias"] == pytest.approx(r["prediction"], rel=1e-12, abs=1e-12)
-    assert list(json.loads(run("predict", "-p", trained, "-f", "json", 0.5).stdout)[0]) == ["input", "prediction"]
+    assert list(json.loads(invoke("predict", "-p", trained, "-f", "json", 0.5).stdout)[0]) == ["input", "prediction"]
 
 
 # --- train --history-csv ------------------------------------------------------------------
@@ -441,9 +442,9 @@ def read_history(path):
         return list(csv.DictReader(f))
 
 
-def test_history_rows_match_the_run(tmp_path):
+def test_history_rows_match_the_run(tmp_path, invoke):
     out, history = tmp_path / "run.json", tmp_path / "history.csv"
-    result = run("train", "-c", DOSAGE, "--epochs", 40, "--out", out, "--history-csv", history)
+    result = invoke("train", "-c", DOSAGE, "--epochs", 40, "--out", out, "--history-csv", history)
     assert result.exit_code == 0, result.stderr
     assert f"wrote epochs 0..40 to {history}" in result.stderr
     doc, rows = json.loads(out.read_text()), read_history(history)
@@ -462,10 +463,10 @@ def test_history_rows_match_the_run(tmp_path):
         np.testing.assert_allclose([float(after[n]) for n in names], stepped, rtol=1e-13, atol=1e-15)
 
 
-def test_history_is_the_same_on_a_rerun_and_from_the_library(tmp_path):
+def test_history_is_the_same_on_a_rerun_and_from_the_library(tmp_path, invoke):
     paths = [tmp_path / "a.csv", tmp_path / "b.csv"]
     for path in paths:
-        assert run("train", "-c", LESSON1, "--out", tmp_path / "r.json", "--history-csv", path, "-q").exit_code == 0
+        assert invoke("train", "-c", LESSON1, "--out", tmp_path / "r.json", "--history-csv", path, "-q").exit_code == 0
     assert paths[0].read_text() == paths[1].read_text()
     objective = kernel.Kernel(X, OBSERVED)
     trainable = np.array([False] * 6 + [True])
@@ -480,10 +481,10 @@ def test_history_is_the_same_on_a_rerun_and_from_the_library(tmp_path):
     assert all(float(r[c]) == 0 for r in rows for c in frozen)
 
 
-def test_history_carries_on_a_resumed_run(tmp_path):
+def test_history_carries_on_a_resumed_run(tmp_path, invoke):
     out, history = tmp_path / "run.json", tmp_path / "history.csv"
-    assert run("train", "-c", DOSAGE, "--epochs", 10, "--out", out, "-q").exit_code == 0
-    result = run("train", "-c", DOSAGE, "--epochs", 25, "--resume", out, "--out", out, "--history-csv", history)
+    assert invoke("train", "-c", DOSAGE, "--epochs", 10, "--out", out, "-q").exit_code == 0
+    result = invoke("train", "-c", DOSAGE, "--epochs", 25, "--resume", out, "--out", out, "--history-csv", history)
     assert result.exit_code == 0, result.stderr
     rows = read_history(history)
     assert [int(r["epoch"]) for r in rows] == list(range(10, 26))
@@ -491,23 +492,23 @@ def test_history_carries_on_a_resumed_run(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # atomic writes leave no temp files
 
 
-def test_history_of_several_starts_is_the_best_starts(tmp_path):
+def test_history_of_several_starts_is_the_best_starts(tmp_path, invoke):
     out, history = tmp_path / "run.json", tmp_path / "history.csv"
     args = ["--seed", 3, "--set", "training.restarts=3", "--epochs", 30, "--history-csv", history, "-q"]
-    assert run("train", "-c", DOSAGE, "--out", out, *args).exit_code == 0
+    assert invoke("train", "-c", DOSAGE, "--out", out, *args).exit_code == 0
     doc, rows = json.loads(out.read_text()), read_history(history)
     assert doc["best_start"] != 0  # so that picking start 0 would show
     assert [float(r["loss"]) for r in rows] == doc["loss_history"]
     assert {n: float(rows[-1][n]) for n in network.param_names(2)} == doc["params"]
 
 
-def test_history_keeps_the_checkpoints(tmp_path, monkeypatch):
+def test_history_keeps_the_checkpoints(tmp_path, monkeypatch, invoke):
     written = []
     write = results.write
     monkeypatch.setattr(results, "write", lambda doc, path: (written.append(doc["epochs"]), write(doc, path)))
     history = tmp_path / "history.csv"
     args = ["--epochs", 7, "--checkpoint-every", 3, "--history-csv", history, "-q"]
-    assert run("train", "-c", DOSAGE, "--out", tmp_path / "run.json", *args).exit_code == 0
+    assert invoke("train", "-c", DOSAGE, "--out", tmp_path / "run.json", *args).exit_code == 0
     assert written == [3, 6, 7]  # two checkpoints, then the result
     assert len(read_history(history)) == 8
 
@@ -515,8 +516,8 @@ def test_history_keeps_the_checkpoints(tmp_path, monkeypatch):
 # --- the explain and gradcheck commands -----------------------------------------------------
 
 
-def test_explain_json_has_the_documented_keys():
-    result = run("explain", "-c", DOSAGE, "--format", "json")
+def test_explain_json_has_the_documented_keys(invoke):
+    result = invoke("explain", "-c", DOSAGE, "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     doc = json.loads(result.stdout)
@@ -530,35 +531,41 @@ def test_explain_json_has_the_documented_keys():
     assert doc["loss"] == pytest.approx(ssr, rel=1e-14)
 
 
-def test_explain_text_at_a_results_params(trained):
+def test_explain_text_at_a_results_params(trained, invoke):
     params = json.loads(trained.read_text())["params"]
-    result = run("explain", "-c", DOSAGE, "--params", trained)
+    result = invoke("explain", "-c", DOSAGE, "--params", trained)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("One epoch of gradient descent: softplus network, 2 hidden neurons")
     assert f"w1 = {params['w1']:.4f}\n" in result.stdout
-    assert "dy1/dx1" in result.stdout and "sigmoid(x1)" in result.stdout
+    assert "dy1/dx1" in result.stdout
+    assert "sigmoid(x1)" in result.stdout
 
 
-def test_explain_refuses_a_result_of_another_shape(tmp_path, trained):
-    result = run("explain", "-c", DOSAGE, "--params", trained, "--set", "model.hidden=3", "--set", "init={seed: 0}")
+def test_explain_refuses_a_result_of_another_shape(tmp_path, trained, invoke):
+    result = invoke("explain", "-c", DOSAGE, "--params", trained, "--set", "model.hidden=3", "--set", "init={seed: 0}")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
-    assert "hidden: 2" in result.stderr and "hidden: 3" in result.stderr
+    assert result.stderr.startswith("Error: ")
+    assert result.stderr.count("\n") == 1
+    assert "hidden: 2" in result.stderr
+    assert "hidden: 3" in result.stderr
 
 
-def test_gradcheck_command_passes_on_the_true_gradient():
-    result = run("gradcheck", "-c", DOSAGE, "--format", "json")
+def test_gradcheck_command_passes_on_the_true_gradient(invoke):
+    result = invoke("gradcheck", "-c", DOSAGE, "--format", "json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["ok"] is True and doc["tolerance"] == 1e-6
+    assert doc["ok"] is True
+    assert doc["tolerance"] == 1e-6
     assert set(doc["parameters"]["w1"]) >= {"analytic", "numeric", "rel_error"}
     assert "gradcheck passed: 7 of 7 gradients agree within 1e-06" in result.stderr
-    text = run("gradcheck", "-c", DOSAGE, "--set", "model.activation=tanh")
-    assert text.exit_code == 0 and len(text.stdout.splitlines()) == 8 and "DISAGREE" not in text.stdout
+    text = invoke("gradcheck", "-c", DOSAGE, "--set", "model.activation=tanh")
+    assert text.exit_code == 0
+    assert len(text.stdout.splitlines()) == 8
+    assert "DISAGREE" not in text.stdout
 
 
-def test_gradcheck_command_exits_4_on_a_wrong_gradient(monkeypatch):
+def test_gradcheck_command_exits_4_on_a_wrong_gradient(monkeypatch, invoke):
     class WrongSign(kernel.Kernel):  # dSSR/db1 with its sign flipped
         def __call__(self, t):
             ssr, gradient = super().__call__(t)
@@ -566,23 +573,27 @@ def test_gradcheck_command_exits_4_on_a_wrong_gradient(monkeypatch):
             return ssr, gradient
 
     monkeypatch.setattr(kernel, "Kernel", WrongSign)
-    result = run("gradcheck", "-c", DOSAGE)
+    result = invoke("gradcheck", "-c", DOSAGE)
     assert result.exit_code == 4
-    assert "b1" in result.stdout and "DISAGREE" in result.stdout
+    assert "b1" in result.stdout
+    assert "DISAGREE" in result.stdout
     assert result.stderr.startswith("gradcheck FAILED: b1 disagree")
-    doc = json.loads(run("gradcheck", "-c", DOSAGE, "-f", "json").stdout)
-    assert doc["ok"] is False and doc["parameters"]["b1"]["ok"] is False and doc["parameters"]["w1"]["ok"] is True
+    doc = json.loads(invoke("gradcheck", "-c", DOSAGE, "-f", "json").stdout)
+    assert doc["ok"] is False
+    assert doc["parameters"]["b1"]["ok"] is False
+    assert doc["parameters"]["w1"]["ok"] is True
 
 
-def test_gradcheck_tolerance_is_the_threshold():
-    assert run("gradcheck", "-c", DOSAGE, "--tolerance", 1e-15).exit_code == 4
-    result = run("gradcheck", "-c", DOSAGE, "--tolerance", 0)
-    assert result.exit_code == 2 and "--tolerance" in result.stderr
+def test_gradcheck_tolerance_is_the_threshold(invoke):
+    assert invoke("gradcheck", "-c", DOSAGE, "--tolerance", 1e-15).exit_code == 4
+    result = invoke("gradcheck", "-c", DOSAGE, "--tolerance", 0)
+    assert result.exit_code == 2
+    assert "--tolerance" in result.stderr
 
 
 @pytest.mark.parametrize("command", ["explain", "gradcheck", "predict", "train"])
-def test_help_has_examples(command):
-    result = run(command, "--help")
+def test_help_has_examples(command, invoke):
+    result = invoke(command, "--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
     assert {"explain": "--format", "gradcheck": "--tolerance", "predict": "--decompose", "train": "--history-csv"}[
@@ -590,37 +601,42 @@ def test_help_has_examples(command):
     ] in result.stdout
 
 
-def test_explain_command_lm_shows_the_jacobian_ledger():
-    result = run("explain", "-c", DOSAGE, "--set", "training.optimizer=lm")
+def test_explain_command_lm_shows_the_jacobian_ledger(invoke):
+    result = invoke("explain", "-c", DOSAGE, "--set", "training.optimizer=lm")
     assert result.exit_code == 0, result.stderr
     text = result.stdout
     assert text.startswith("One step of Levenberg-Marquardt: softplus network, 2 hidden neurons, 3 samples\n")
     for factor in ("dpredicted/dw1", "dpredicted/dy1", "dy1/dx1", "dx1/dw1", "dpredicted/db3", "JᵀJ + λ·I"):
         assert factor in text, factor
-    assert "dSSR/dw" not in text and "dSSR/db" not in text  # no gradient chains
+    assert "dSSR/dw" not in text  # no gradient chains
+    assert "dSSR/db" not in text
     assert text == to_text(explain_lm(START, X, OBSERVED, "softplus"))
-    doc = json.loads(run("explain", "-c", DOSAGE, "--set", "training.optimizer=lm", "-f", "json").stdout)
+    doc = json.loads(invoke("explain", "-c", DOSAGE, "--set", "training.optimizer=lm", "-f", "json").stdout)
     _, _, damping, delta = dense_lm_step(START, X, OBSERVED, "softplus", np.ones(7, bool))
-    assert doc["optimizer"] == "lm" and doc["damping"] == pytest.approx(damping, rel=1e-14)
+    assert doc["optimizer"] == "lm"
+    assert doc["damping"] == pytest.approx(damping, rel=1e-14)
     np.testing.assert_allclose([p["delta"] for p in doc["parameters"].values()], delta, rtol=1e-10)
-    assert doc["step_taken"] is False and "lm refuses this step" in text  # 1.8959 -> 11.1557
+    assert doc["step_taken"] is False  # 1.8959 -> 11.1557
+    assert "lm refuses this step" in text
 
 
-def test_explain_command_auto_shows_the_rate():
-    result = run("explain", "-c", DOSAGE, "--set", "training.learning_rate=auto")
+def test_explain_command_auto_shows_the_rate(invoke):
+    result = invoke("explain", "-c", DOSAGE, "--set", "training.learning_rate=auto")
     assert result.exit_code == 0, result.stderr
     rate = optimizers.proposed_rate(START, X, OBSERVED, "softplus", np.ones(7, bool))
     assert f"learning rate auto: {rate:.4f}, 1 / the largest curvature 2·JᵀJ at these parameters" in result.stdout
     assert "dSSR/dw1 = dSSR/dpredicted * dpredicted/dy1 * dy1/dx1 * dx1/dw1" in result.stdout
-    doc = json.loads(run("explain", "-c", DOSAGE, "--set", "training.learning_rate=auto", "-f", "json").stdout)
-    assert doc["learning_rate"] == rate and doc["auto"]["accepts_step"] is True
-    sine = run("explain", "-c", str(ROOT / "configs" / "sine.yaml"))  # auto is the default
+    doc = json.loads(invoke("explain", "-c", DOSAGE, "--set", "training.learning_rate=auto", "-f", "json").stdout)
+    assert doc["learning_rate"] == rate
+    assert doc["auto"]["accepts_step"] is True
+    sine = invoke("explain", "-c", str(ROOT / "configs" / "sine.yaml"))  # auto is the default
     assert sine.exit_code == 0, sine.stderr
     assert "learning rate auto: " in sine.stdout
 
 
-def test_explain_help_says_what_lm_and_auto_show():
-    text = " ".join(run("explain", "--help").stdout.split())
-    assert "With learning_rate: auto" in text and "With optimizer: lm" in text
+def test_explain_help_says_what_lm_and_auto_show(invoke):
+    text = " ".join(invoke("explain", "--help").stdout.split())
+    assert "With learning_rate: auto" in text
+    assert "With optimizer: lm" in text
     assert f"λ = {optimizers.INITIAL_DAMPING:g} * the largest diagonal entry" in text
     assert "dpredicted/dw1 = w3 * sigmoid(x1) * input" in text

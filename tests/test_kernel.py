@@ -1,66 +1,22 @@
-"""The fast kernel behind Objective, against the readable math and a plain per-sample loop.
+"""The fast kernel, on data of every size, against the readable math and the per-sample loop.
 
 Every comparison with the references allows 1e-12 of the sum of the magnitudes of the
-terms that make up each number (for the SSR, all terms are positive: plain relative
-error).  The batch tests ask for the same numbers, bit for bit.
+terms that make up each number (conftest.assert_close; for the SSR, all terms are
+positive: plain relative error).  The batch and thread tests ask for the same numbers,
+bit for bit.  The hand-worked epoch and the finite differences run against the kernel
+too, with the rest of the implementations, in test_network.
 """
-
-import math
 
 import numpy as np
 import pytest
+from conftest import DOSAGE_X, DOSAGE_Y, IMPLEMENTATIONS, STATQUEST_START, assert_close, loop_ssr_and_gradient
 
 from nnbackprop import kernel
 from nnbackprop.kernel import Kernel
 from nnbackprop.network import ACTIVATIONS, ssr_and_gradient
 from nnbackprop.training import Settings, State, initial_theta, train
 
-RTOL = 1e-12
 CHUNK = kernel.CHUNK
-
-
-# --- an oracle: one sample, one neuron at a time, with Python floats -------------------
-
-
-def scalar_activation(name, z):
-    """(a, da/dz) of one number."""
-    if name == "relu":
-        return max(z, 0.0), 1.0 if z > 0 else 0.0
-    if name == "tanh":
-        a = math.tanh(z)
-        return a, 1.0 - a * a
-    t = math.exp(-abs(z))
-    sigmoid = (1.0 if z >= 0 else t) / (1.0 + t)
-    if name == "sigmoid":
-        return sigmoid, t / (1.0 + t) ** 2
-    return max(z, 0.0) + math.log1p(t), sigmoid  # softplus
-
-
-def loop_ssr_and_gradient(theta, x, y, activation):
-    """SSR, dSSR/dtheta and, per number, the sum of |terms| it adds up (for the tolerance)."""
-    h = (len(theta) - 1) // 3
-    w_in, b_in, w_out, b_out = theta[0 : 2 * h : 2], theta[1 : 2 * h : 2], theta[2 * h : 3 * h], theta[3 * h]
-    ssr_terms, terms = [], [[] for _ in theta]
-    for xn, yn in zip(x.tolist(), y.tolist(), strict=True):
-        a, da = zip(*(scalar_activation(activation, xn * w + b) for w, b in zip(w_in, b_in, strict=True)), strict=True)
-        predicted = sum(ai * wi for ai, wi in zip(a, w_out, strict=True)) + b_out
-        residual = yn - predicted
-        ssr_terms.append(residual * residual)
-        dpredicted = -2.0 * residual  # dSSR/dpredicted
-        for i in range(h):
-            dz = dpredicted * w_out[i] * da[i]  # * dpredicted/da * da/dz
-            terms[2 * i].append(dz * xn)  # * dz/dw = x
-            terms[2 * i + 1].append(dz)  # * dz/db = 1
-            terms[2 * h + i].append(dpredicted * a[i])  # * dpredicted/dw_out = a
-        terms[3 * h].append(dpredicted)
-    grad = np.array([math.fsum(t) for t in terms])
-    size = np.array([math.fsum(map(abs, t)) for t in terms])
-    return math.fsum(ssr_terms), grad, size
-
-
-def assert_close(got, want, size, what):
-    err = np.abs(np.asarray(got) - want)
-    assert np.all(err <= RTOL * np.maximum(size, 1e-300)), f"{what}: error {err} vs sizes {size}"
 
 
 def problem(n, hidden, starts, seed=0):
@@ -74,10 +30,12 @@ def problem(n, hidden, starts, seed=0):
 def check_against_references(objective, x, y, theta, activation):
     ssr, grad = objective(theta)
     ref_ssr, ref_grad = ssr_and_gradient(theta, x, y, activation)
-    assert np.shape(ssr) == np.shape(ref_ssr) and grad.shape == ref_grad.shape == theta.shape
+    assert np.shape(ssr) == np.shape(ref_ssr)
+    assert grad.shape == theta.shape
+    assert ref_grad.shape == theta.shape
     for r, th in enumerate(np.atleast_2d(theta)):
         got_ssr, got_grad = (ssr, grad) if theta.ndim == 1 else (ssr[r], grad[r])
-        want_ssr, want_grad, size = loop_ssr_and_gradient(th.tolist(), x, y, activation)
+        want_ssr, want_grad, size = loop_ssr_and_gradient(th, x, y, activation)
         assert_close(got_ssr, want_ssr, want_ssr, "SSR vs the loop")
         assert_close(got_grad, want_grad, size, "gradient vs the loop")
         ref = (ref_ssr, ref_grad) if theta.ndim == 1 else (ref_ssr[r], ref_grad[r])
@@ -123,7 +81,8 @@ def test_many_small_blocks_and_start_groups(monkeypatch, activation, chunk):
 
 def test_no_data_gives_zero():
     ssr, grad = Kernel(np.array([]), np.array([]))(np.ones((2, 7)))
-    assert ssr.tolist() == [0.0, 0.0] and grad.tolist() == [[0.0] * 7] * 2
+    assert ssr.tolist() == [0.0, 0.0]
+    assert grad.tolist() == [[0.0] * 7] * 2
 
 
 def test_results_are_fresh_arrays():
@@ -132,7 +91,8 @@ def test_results_are_fresh_arrays():
     ssr, grad = objective(theta)
     kept = ssr.copy(), grad.copy()
     objective(theta + 1.0)
-    assert np.array_equal(ssr, kept[0]) and np.array_equal(grad, kept[1])
+    assert np.array_equal(ssr, kept[0])
+    assert np.array_equal(grad, kept[1])
 
 
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
@@ -143,8 +103,9 @@ def test_large_inputs_do_not_warn(activation, n):
     y = np.resize([1.0, -2.0, 0.0], n)
     theta = np.array([1e3, 3.0, -1e3, -2.0, 0.5, -0.25, 0.1])
     ssr, grad = Kernel(x, y, activation)(theta)
-    assert np.isfinite(ssr) and np.isfinite(grad).all()
-    want_ssr, want_grad, size = loop_ssr_and_gradient(theta.tolist(), x, y, activation)
+    assert np.isfinite(ssr)
+    assert np.isfinite(grad).all()
+    want_ssr, want_grad, size = loop_ssr_and_gradient(theta, x, y, activation)
     assert_close(ssr, want_ssr, want_ssr, "SSR")
     assert_close(grad, want_grad, size, "gradient")
 
@@ -160,7 +121,16 @@ def test_a_start_in_a_batch_equals_the_start_alone(activation, n):
     ssr, grad = objective(theta)
     for r in range(len(theta)):
         alone_ssr, alone_grad = objective(theta[r])
-        assert ssr[r] == alone_ssr and np.array_equal(grad[r], alone_grad)
+        assert ssr[r] == alone_ssr
+        assert np.array_equal(grad[r], alone_grad)
+
+
+def test_the_threaded_implementation_the_math_tests_run_against_uses_two_threads(monkeypatch):
+    threaded = next(i for i in IMPLEMENTATIONS if "2 threads" in i.name)
+    pools, executor = [], kernel._executor
+    monkeypatch.setattr(kernel, "_executor", lambda workers: pools.append(workers) or executor(workers))
+    threaded(np.array(list(STATQUEST_START.values())), DOSAGE_X, DOSAGE_Y)
+    assert pools == [2]
 
 
 @pytest.mark.parametrize("activation", ["softplus", "relu"])
@@ -168,7 +138,8 @@ def test_threads_do_not_change_the_numbers(activation):
     x, y, theta = problem(5 * CHUNK + 17, 3, 3)
     one = Kernel(x, y, activation, threads=1)(theta)
     two = Kernel(x, y, activation, threads=2)(theta)
-    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    assert np.array_equal(one[0], two[0])
+    assert np.array_equal(one[1], two[1])
 
 
 def assert_same_state(batch, r, alone):
@@ -178,11 +149,11 @@ def assert_same_state(batch, r, alone):
     assert batch.reasons[r] == alone.reasons[0]
     assert batch.history(r) == alone.history(0)
     assert np.array_equal(batch.best_theta[r], alone.best_theta[0])
-    assert batch.best_loss[r] == alone.best_loss[0] or np.isnan(batch.best_loss[r]) and np.isnan(alone.best_loss[0])
+    np.testing.assert_array_equal(batch.best_loss[r], alone.best_loss[0])  # NaN equal to NaN
     assert batch.best_epoch[r] == alone.best_epoch[0]
 
 
-DOSAGE = np.array([0.0, 0.5, 1.0]), np.array([0.0, 1.0, 0.0])
+DOSAGE = DOSAGE_X, DOSAGE_Y
 
 
 @pytest.mark.parametrize(
@@ -210,7 +181,8 @@ def test_restarts_on_data_of_several_blocks_and_frozen_parameters():
     trainable = np.array([True, True, False, True, True, True, False])
     settings = Settings(1e-5, 6, 0.0, trainable)
     batch = train(Kernel(x, y), State.start(theta), settings)
-    assert batch.epochs.tolist() == [6, 6, 6] and np.array_equal(batch.theta[:, [2, 6]], theta[:, [2, 6]])
+    assert batch.epochs.tolist() == [6, 6, 6]
+    np.testing.assert_array_equal(batch.theta[:, [2, 6]], theta[:, [2, 6]])
     for r in range(len(theta)):
         assert_same_state(batch, r, train(Kernel(x, y), State.start(theta[r]), settings))
 
@@ -229,9 +201,11 @@ def test_a_start_alone_shows_the_same_state_to_on_epoch_as_in_a_batch():
     batch, alone = [], []
     train(Kernel(x, y), State.start(theta), settings, recorder(batch), 7)
     train(Kernel(x, y), State.start(theta[1]), settings, recorder(alone), 7)
-    assert len(batch) == len(alone) == 7
+    assert len(batch) == 7
+    assert len(alone) == 7
     for b, a in zip(batch, alone, strict=True):
-        assert all(np.array_equal(b_field[1], a_field[0]) for b_field, a_field in zip(b, a, strict=True))
+        for field, b_field, a_field in zip(("theta", "best_theta", "epochs", "best_epoch"), b, a, strict=True):
+            np.testing.assert_array_equal(b_field[1], a_field[0], err_msg=field)
 
 
 def test_resuming_a_start_alone_carries_on_as_one_run():
@@ -242,7 +216,8 @@ def test_resuming_a_start_alone_carries_on_as_one_run():
     state.reasons = [None]
     resumed = train(Kernel(x, y), state, Settings(0.05, 40, 0.0, np.ones(7, bool)))
     assert_same_state(whole, 0, resumed)
-    assert resumed.epochs[0] == 40 and len(resumed.losses) == 41
+    assert resumed.epochs[0] == 40
+    assert len(resumed.losses) == 41
 
 
 def test_interrupt_stops_a_start_alone_after_the_current_epoch():
@@ -261,4 +236,6 @@ def test_interrupt_stops_a_start_alone_after_the_current_epoch():
         1,
         interrupt,
     )
-    assert state.reasons == ["interrupted"] and state.epochs[0] == 3 and len(state.losses) == 4
+    assert state.reasons == ["interrupted"]
+    assert state.epochs[0] == 3
+    assert len(state.losses) == 4

@@ -19,39 +19,36 @@ import json
 import re
 import shlex
 import shutil
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import ROOT, STATQUEST_OPTIMIZED
 
-from nnbackprop.cli import cli
-
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = ROOT / "configs"
 LESSONS = {
     1: CONFIGS / "lesson1-main-ideas.yaml",
     2: CONFIGS / "lesson2-details-1.yaml",
     3: CONFIGS / "dosage.yaml",
 }
-OPTIMIZED = {"w1": 3.34, "b1": -1.43, "w2": -3.53, "b2": 0.57, "w3": -1.22, "w4": -2.30, "b3": 2.61}
 
 
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result
+@pytest.fixture
+def trained(invoke, tmp_path):
+    """``trained(lesson, *extra)``: train a lesson's config into tmp_path; its result document."""
 
+    def train(lesson, *extra):
+        out = tmp_path / f"lesson{lesson}.json"
+        result = invoke("train", "-c", LESSONS[lesson], "--out", out, *extra)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(out.read_text())
 
-def trained(lesson, tmp_path, *extra):
-    out = tmp_path / f"lesson{lesson}.json"
-    result = run("train", "-c", LESSONS[lesson], "--out", out, *extra)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(out.read_text())
+    return train
 
 
 # --- lesson 1: Backpropagation Main Ideas -------------------------------------------------
 
 
-def test_lesson1_first_step_is_the_videos():
-    result = run("explain", "-c", LESSONS[1], "--format", "json")
+def test_lesson1_first_step_is_the_videos(invoke):
+    result = invoke("explain", "-c", LESSONS[1], "--format", "json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     b3 = doc["parameters"]["b3"]
@@ -61,23 +58,30 @@ def test_lesson1_first_step_is_the_videos():
     assert round(b3["step_size"], 2) == -1.57
     assert (b3["value"], round(b3["new_value"], 2)) == (0.0, 1.57)
     frozen = {name: p for name, p in doc["parameters"].items() if name != "b3"}
-    assert all(p["step_size"] == 0 and p["new_value"] == p["value"] == OPTIMIZED[name] for name, p in frozen.items())
+    assert list(frozen) == ["w1", "b1", "w2", "b2", "w3", "w4"]
+    for name, p in frozen.items():
+        assert p["value"] == STATQUEST_OPTIMIZED[name], name
+        assert p["step_size"] == 0, name
+        assert p["new_value"] == p["value"], name
 
 
-def test_lesson1_b3_walks_to_2_61(tmp_path):
+def test_lesson1_b3_walks_to_2_61(trained, tmp_path):
     history = tmp_path / "history.csv"
-    doc = trained(1, tmp_path, "--history-csv", history)
+    doc = trained(1, "--history-csv", history)
     with open(history, newline="") as f:
         b3 = [float(row["b3"]) for row in csv.DictReader(f)]
     assert [round(v, 2) for v in b3[:3]] == [0.0, 1.57, 2.19]
-    assert round(b3[-1], 2) == 2.61 == round(doc["params"]["b3"], 2)
+    assert round(b3[-1], 2) == 2.61
+    assert round(doc["params"]["b3"], 2) == 2.61
     assert all(a < b for a, b in zip(b3, b3[1:], strict=False))  # every step climbs towards 2.61
     assert doc["stop_reason"] == "min_step_size"
-    assert {n: v for n, v in doc["params"].items() if n != "b3"} == {n: v for n, v in OPTIMIZED.items() if n != "b3"}
+    assert {n: v for n, v in doc["params"].items() if n != "b3"} == {
+        n: v for n, v in STATQUEST_OPTIMIZED.items() if n != "b3"
+    }
 
 
-def test_lesson1_text_shows_the_chain_for_b3():
-    result = run("explain", "-c", LESSONS[1])
+def test_lesson1_text_shows_the_chain_for_b3(invoke):
+    result = invoke("explain", "-c", LESSONS[1])
     assert result.exit_code == 0, result.stderr
     assert "SSR = sum of (observed - predicted)^2 = 20.42" in result.stdout
     assert "dSSR/db3 = sum of the products = -15.65" in result.stdout
@@ -87,28 +91,30 @@ def test_lesson1_text_shows_the_chain_for_b3():
 # --- lesson 2: Backpropagation Details Pt. 1 -----------------------------------------------
 
 
-def test_lesson2_output_layer_lands_on_the_videos_values(tmp_path):
-    doc = trained(2, tmp_path)
+def test_lesson2_output_layer_lands_on_the_videos_values(trained):
+    doc = trained(2)
     hidden_layer = ("w1", "b1", "w2", "b2")
     assert [doc["initial_params"][n] for n in ("w3", "w4", "b3")] == [0.36, 0.63, 0.0]
     assert {n: round(doc["params"][n], 2) for n in ("w3", "w4", "b3")} == {"w3": -1.22, "w4": -2.30, "b3": 2.61}
-    assert [doc["params"][n] for n in hidden_layer] == [OPTIMIZED[n] for n in hidden_layer]  # frozen: untouched
+    assert [doc["params"][n] for n in hidden_layer] == [
+        STATQUEST_OPTIMIZED[n] for n in hidden_layer
+    ]  # frozen: untouched
     assert doc["stop_reason"] == "min_step_size"
 
 
-def test_lesson2_needs_the_small_min_step_size(tmp_path):
+def test_lesson2_needs_the_small_min_step_size(trained):
     # With the usual 0.001 the output layer stops short of the published values.
-    doc = trained(2, tmp_path, "--set", "training.min_step_size=0.001")
+    doc = trained(2, "--set", "training.min_step_size=0.001")
     assert {n: round(doc["params"][n], 2) for n in ("w3", "w4", "b3")} != {"w3": -1.22, "w4": -2.30, "b3": 2.61}
 
 
 # --- lesson 3: Backpropagation Details Pt. 2 ------------------------------------------------
 
 
-def test_lesson3_all_seven_land_on_the_videos_values(tmp_path):
-    doc = trained(3, tmp_path)
+def test_lesson3_all_seven_land_on_the_videos_values(trained):
+    doc = trained(3)
     assert doc["initial_params"] == {"w1": 2.74, "b1": 0.0, "w2": -1.13, "b2": 0.0, "w3": 0.36, "w4": 0.63, "b3": 0.0}
-    assert {n: round(v, 2) for n, v in doc["params"].items()} == OPTIMIZED
+    assert {n: round(v, 2) for n, v in doc["params"].items()} == STATQUEST_OPTIMIZED
     assert doc["stop_reason"] == "min_step_size"
 
 
@@ -116,10 +122,10 @@ def test_lesson3_all_seven_land_on_the_videos_values(tmp_path):
 
 
 @pytest.mark.parametrize("lesson", sorted(LESSONS))
-def test_gradcheck_passes_for_every_lesson(lesson, tmp_path):
-    assert run("gradcheck", "-c", LESSONS[lesson]).exit_code == 0
-    trained(lesson, tmp_path, "-q")
-    result = run("gradcheck", "-c", LESSONS[lesson], "--params", tmp_path / f"lesson{lesson}.json", "-f", "json")
+def test_gradcheck_passes_for_every_lesson(lesson, tmp_path, trained, invoke):
+    assert invoke("gradcheck", "-c", LESSONS[lesson]).exit_code == 0
+    trained(lesson, "-q")
+    result = invoke("gradcheck", "-c", LESSONS[lesson], "--params", tmp_path / f"lesson{lesson}.json", "-f", "json")
     assert result.exit_code == 0, result.stdout
     assert json.loads(result.stdout)["ok"] is True
 
@@ -140,7 +146,7 @@ def documented_commands():
     return commands
 
 
-def test_the_walk_through_prints_what_it_shows(tmp_path, monkeypatch):
+def test_the_walk_through_prints_what_it_shows(tmp_path, monkeypatch, invoke):
     shutil.copytree(CONFIGS, tmp_path / "configs")
     shutil.copytree(CONFIGS.parent / "data", tmp_path / "data")
     monkeypatch.chdir(tmp_path)
@@ -149,7 +155,7 @@ def test_the_walk_through_prints_what_it_shows(tmp_path, monkeypatch):
     for command, shown in commands:
         args = shlex.split(command)
         assert args[0] == "nnbackprop"
-        result = CliRunner().invoke(cli, args[1:])
+        result = invoke(*args[1:])
         assert result.exit_code == 0, (command, result.stderr)
         printed = (result.stdout + result.stderr).splitlines()
         if args[1] == "explain":  # 4 decimals: every line shown is printed, in order
@@ -161,7 +167,7 @@ def test_the_walk_through_prints_what_it_shows(tmp_path, monkeypatch):
             assert [line for line in shown if line.startswith("w1 = ")] == [p for p in printed if p.startswith("w1 = ")]
 
 
-def test_fitting_your_own_data_prints_what_it_shows(tmp_path, monkeypatch):
+def test_fitting_your_own_data_prints_what_it_shows(tmp_path, monkeypatch, invoke):
     """Every command of "Fitting your own data" runs on the shipped files and prints every line shown
     (times excepted)."""
     shutil.copytree(CONFIGS, tmp_path / "configs")
@@ -175,7 +181,7 @@ def test_fitting_your_own_data_prints_what_it_shows(tmp_path, monkeypatch):
         for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
             command, *shown = chunk.splitlines()
             args = shlex.split(command)
-            result = CliRunner().invoke(cli, args[1:])
+            result = invoke(*args[1:])
             diverged = any(line.startswith("training diverged") for line in shown)
             assert result.exit_code == (3 if diverged else 0), (command, result.stderr)
             printed = [untimed(line) for line in (result.stdout + result.stderr).splitlines()]

@@ -6,22 +6,22 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ROOT, STATQUEST_CONFIG, STATQUEST_START, loop_jacobian
-from test_cli import invoke
+from conftest import (
+    DOSAGE_X,
+    DOSAGE_Y,
+    ROOT,
+    STATQUEST_CONFIG,
+    STATQUEST_START,
+    central_difference,
+    loop_jacobian,
+    random_problem,
+)
 
 from nnbackprop.config import load
 from nnbackprop.kernel import Kernel
-from nnbackprop.network import ACTIVATIONS, forward, jacobian, param_names, ssr_and_gradient
+from nnbackprop.network import ACTIVATIONS, forward, jacobian, ssr_and_gradient
 from nnbackprop.optimizers import gradient_cosine, normal_equations, proposed_rate, spread, verdict
 from nnbackprop.training import Interrupt, Settings, State, initial_theta, train
-
-DOSAGE_X = np.array([0.0, 0.5, 1.0])
-DOSAGE_Y = np.array([0.0, 1.0, 0.0])
-
-
-def random_problem(seed, hidden, n=9):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=3 * hidden + 1), rng.uniform(-2, 2, size=n), rng.normal(size=n)
 
 
 def settings(hidden, optimizer="lm", rate="auto", max_epochs=200, min_step=1e-10, trainable=None):
@@ -40,24 +40,17 @@ def run(theta, x, y, how, activation="softplus"):
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("hidden", [1, 2, 3, 5])
 def test_jacobian_equals_the_per_sample_loop(activation, hidden):
-    theta, x, _ = random_problem(hidden, hidden)
-    names = param_names(hidden)
-    rows = loop_jacobian(dict(zip(names, theta.tolist())), x.tolist(), activation)
-    expected = np.array([[row[name] for name in names] for row in rows])
-    np.testing.assert_allclose(jacobian(theta, x, activation), expected, rtol=1e-12, atol=1e-14)
+    theta, x, _ = random_problem(hidden, hidden, n=9)
+    np.testing.assert_allclose(
+        jacobian(theta, x, activation), loop_jacobian(theta, x, activation), rtol=1e-12, atol=1e-14
+    )
 
 
 @pytest.mark.parametrize("activation", ["softplus", "sigmoid", "tanh"])
 @pytest.mark.parametrize("hidden", [1, 2, 4])
 def test_jacobian_matches_central_finite_differences(activation, hidden):
-    theta, x, _ = random_problem(10 + hidden, hidden)
-    eps = 1e-6
-    numeric = np.empty((len(x), len(theta)))
-    for k in range(len(theta)):
-        up, down = theta.copy(), theta.copy()
-        up[k] += eps
-        down[k] -= eps
-        numeric[:, k] = (forward(up, x, activation) - forward(down, x, activation)) / (2 * eps)
+    theta, x, _ = random_problem(10 + hidden, hidden, n=9)
+    numeric = central_difference(lambda t: forward(t, x, activation), theta)  # (n, P)
     np.testing.assert_allclose(jacobian(theta, x, activation), numeric, rtol=1e-6, atol=1e-8)
 
 
@@ -70,7 +63,7 @@ def test_relu_jacobian_at_a_kink_takes_slope_zero():
 
 @pytest.mark.parametrize("hidden", [1, 3])
 def test_gradient_is_minus_two_residuals_times_the_jacobian(hidden):
-    theta, x, y = random_problem(20 + hidden, hidden)
+    theta, x, y = random_problem(20 + hidden, hidden, n=9)
     _, grad = ssr_and_gradient(theta, x, y)
     residual = y - forward(theta, x)
     np.testing.assert_allclose(-2 * residual @ jacobian(theta, x), grad, rtol=1e-12, atol=1e-12)
@@ -230,7 +223,7 @@ def test_lm_stops_when_interrupted():
     assert state.epochs[0] == 0
 
 
-def test_the_result_file_carries_the_verdict(write_config):
+def test_the_result_file_carries_the_verdict(write_config, invoke):
 
     config = write_config(STATQUEST_CONFIG)
     result = invoke("train", "-c", config, "--set", "training.optimizer=lm", "--out", "-", "-q")
@@ -242,7 +235,7 @@ def test_the_result_file_carries_the_verdict(write_config):
 
 
 @pytest.mark.parametrize("how", [["--set", "training.optimizer=lm"], ["--lr", "auto"]])
-def test_history_csv_steps_are_the_steps_taken(write_config, tmp_path, how):
+def test_history_csv_steps_are_the_steps_taken(write_config, tmp_path, how, invoke):
 
     config = write_config(STATQUEST_CONFIG)
     history = tmp_path / "h.csv"
@@ -260,7 +253,7 @@ def test_history_csv_steps_are_the_steps_taken(write_config, tmp_path, how):
 
 
 @pytest.mark.parametrize("how", [["--set", "training.optimizer=lm"], ["--lr", "auto"]])
-def test_verbose_names_the_optimizer(write_config, how):
+def test_verbose_names_the_optimizer(write_config, how, invoke):
 
     result = invoke("train", "-c", write_config(STATQUEST_CONFIG), *how, "--out", "-", "-v")
     assert result.exit_code == 0, result.stderr
@@ -269,7 +262,7 @@ def test_verbose_names_the_optimizer(write_config, how):
 
 
 @pytest.mark.parametrize("option", [["--history-csv", "h.csv"], ["--checkpoint-every", "5"]])
-def test_restarts_one_after_another_refuse_per_epoch_outputs(write_config, tmp_path, option):
+def test_restarts_one_after_another_refuse_per_epoch_outputs(write_config, tmp_path, option, invoke):
 
     config = write_config(STATQUEST_CONFIG)
     out = tmp_path / "r.json"
@@ -280,7 +273,7 @@ def test_restarts_one_after_another_refuse_per_epoch_outputs(write_config, tmp_p
     assert not out.exists()
 
 
-def test_resume_adds_up_the_passes(write_config, tmp_path):
+def test_resume_adds_up_the_passes(write_config, tmp_path, invoke):
 
     config = write_config(STATQUEST_CONFIG)
     first = tmp_path / "first.json"
@@ -310,7 +303,7 @@ def test_learning_rate_auto_may_be_quoted(write_config):
 
 
 @pytest.mark.parametrize("rate", ["0.0001", "0.002"])  # the stalled run, and its run that fell to a flat line
-def test_the_shipped_sine_data_at_a_poor_fixed_rate_is_not_converged(rate):
+def test_the_shipped_sine_data_at_a_poor_fixed_rate_is_not_converged(rate, invoke):
 
     config = ROOT / "configs" / "sine.yaml"
     result = invoke("train", "-c", config, "--lr", rate, "--require-convergence", "--out", "-")
@@ -320,7 +313,7 @@ def test_the_shipped_sine_data_at_a_poor_fixed_rate_is_not_converged(rate):
     assert result.stderr.count("not converged: the gradient is still large") == 1
 
 
-def test_lm_notes_that_it_does_not_use_a_learning_rate(write_config):
+def test_lm_notes_that_it_does_not_use_a_learning_rate(write_config, invoke):
     result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--set", "training.optimizer=lm", "--out", "-")
     assert "note: lm finds its own steps; training.learning_rate (0.01) is not used" in result.stderr
     quiet = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--set", "training.optimizer=lm", "--out", "-", "-q")

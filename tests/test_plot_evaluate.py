@@ -10,25 +10,19 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nnbackprop import metrics, plot
-from nnbackprop.cli import cli
 from nnbackprop.network import forward
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INSTALL_ERROR = "Error: plotting needs matplotlib, which is not installed: pip install 'nnbackprop[plot]'\n"
 
 
-def run(*args, input=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, invoke):
     """A short training run on StatQuest's three dosages: (result path, data path)."""
     folder = tmp_path_factory.mktemp("run")
     (folder / "dosage.csv").write_text("dosage,efficacy\n0,0\n0.5,1\n1,0\n")
@@ -37,7 +31,7 @@ def trained(tmp_path_factory):
         "init: {w1: 2.74, b1: 0.0, w2: -1.13, b2: 0.0, w3: 0.36, w4: 0.63, b3: 0.0}\n"
         "training: {learning_rate: 0.1, max_epochs: 300}\n"
     )
-    result = run("train", "-c", folder / "config.yaml", "--out", folder / "result.json", "-q")
+    result = invoke("train", "-c", folder / "config.yaml", "--out", folder / "result.json", "-q")
     assert result.exit_code == 0, result.stderr
     return folder / "result.json", folder / "dosage.csv"
 
@@ -59,10 +53,10 @@ def hand_model(tmp_path):
 # --- plot --------------------------------------------------------------------------
 
 
-def test_plot_writes_a_png(trained, tmp_path):
+def test_plot_writes_a_png(trained, tmp_path, invoke):
     result_path, _ = trained
     out = tmp_path / "fit.png"
-    result = run("plot", result_path, "--out", out)
+    result = invoke("plot", result_path, "--out", out)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert result.stderr == f"wrote {out}\n"  # the training data was found: no note
@@ -72,21 +66,21 @@ def test_plot_writes_a_png(trained, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["fit.png"]  # no temporary file left behind
 
 
-def test_plot_writes_an_svg(trained, tmp_path):
+def test_plot_writes_an_svg(trained, tmp_path, invoke):
     result_path, _ = trained
     out = tmp_path / "fit.SVG"  # the extension is read case-blind
-    result = run("plot", result_path, "-o", out)
+    result = invoke("plot", result_path, "-o", out)
     assert result.exit_code == 0, result.stderr
     root = ET.parse(out).getroot()
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) > 50
 
 
-def test_plot_replaces_an_existing_image(trained, tmp_path):
+def test_plot_replaces_an_existing_image(trained, tmp_path, invoke):
     result_path, _ = trained
     out = tmp_path / "fit.png"
     out.write_bytes(b"old picture")
-    assert run("plot", result_path, "--out", out).exit_code == 0
+    assert invoke("plot", result_path, "--out", out).exit_code == 0
     assert out.read_bytes().startswith(PNG_SIGNATURE)
 
 
@@ -97,19 +91,19 @@ def test_plot_replaces_an_existing_image(trained, tmp_path):
         ("fit", "no extension is not an image format this can write; use .png or .svg"),
     ],
 )
-def test_plot_refuses_other_extensions_and_leaves_the_file_alone(trained, tmp_path, name, message):
+def test_plot_refuses_other_extensions_and_leaves_the_file_alone(trained, tmp_path, name, message, invoke):
     result_path, _ = trained
     out = tmp_path / name
     out.write_bytes(b"precious")
-    result = run("plot", result_path, "--out", out)
+    result = invoke("plot", result_path, "--out", out)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == f"Error: {out}: {message}\n"
     assert out.read_bytes() == b"precious"
 
 
-def test_plot_refuses_stdout(trained):
-    result = run("plot", trained[0], "--out", "-")
+def test_plot_refuses_stdout(trained, invoke):
+    result = invoke("plot", trained[0], "--out", "-")
     assert result.exit_code == 2
     assert (
         result.stderr == "Error: --out -: an image is not written to stdout; give a file name ending in .png or .svg\n"
@@ -117,63 +111,63 @@ def test_plot_refuses_stdout(trained):
     assert result.stdout == ""
 
 
-def test_plot_without_matplotlib_names_the_install_command(trained, tmp_path, monkeypatch):
+def test_plot_without_matplotlib_names_the_install_command(trained, tmp_path, monkeypatch, invoke):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
     out = tmp_path / "fit.png"
     out.write_bytes(b"precious")
-    result = run("plot", trained[0], "--out", out)
+    result = invoke("plot", trained[0], "--out", out)
     assert result.exit_code == 2
     assert result.stderr == INSTALL_ERROR
     assert out.read_bytes() == b"precious"
 
 
-def test_a_failed_write_leaves_the_old_file_whole(trained, tmp_path, monkeypatch):
+def test_a_failed_write_leaves_the_old_file_whole(trained, tmp_path, monkeypatch, invoke):
     def refuse(src, dst):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(plot.os, "replace", refuse)
     out = tmp_path / "fit.png"
     out.write_bytes(b"precious")
-    result = run("plot", trained[0], "--out", out)
+    result = invoke("plot", trained[0], "--out", out)
     assert result.exit_code == 2
     assert result.stderr == f"Error: {out}: cannot write: Permission denied\n"
     assert out.read_bytes() == b"precious"
     assert [p.name for p in tmp_path.iterdir()] == ["fit.png"]  # the temporary file is gone too
 
 
-def test_plot_without_the_training_data_draws_the_curve_and_says_so(hand_model, tmp_path):
+def test_plot_without_the_training_data_draws_the_curve_and_says_so(hand_model, tmp_path, invoke):
     out = tmp_path / "fit.png"
-    result = run("plot", hand_model, "--out", out)
+    result = invoke("plot", hand_model, "--out", out)
     assert result.exit_code == 0, result.stderr
     gone = tmp_path / "gone.csv"
     assert result.stderr == f"training data {gone} not found; drawing the curve without points\nwrote {out}\n"
     assert out.read_bytes().startswith(PNG_SIGNATURE)
 
 
-def test_plot_notes_training_data_that_changed(trained, tmp_path):
+def test_plot_notes_training_data_that_changed(trained, tmp_path, invoke):
     result_path, data_path = trained
     copy = tmp_path / "result.json"
     document = json.loads(result_path.read_text())
     document["data"]["sha256"] = "0" * 64
     copy.write_text(json.dumps(document))
-    result = run("plot", copy, "--out", tmp_path / "fit.png")
+    result = invoke("plot", copy, "--out", tmp_path / "fit.png")
     assert result.exit_code == 0
     assert f"training data {data_path} has changed since training" in result.stderr
 
 
-def test_plot_overlays_other_data(trained, tmp_path):
+def test_plot_overlays_other_data(trained, tmp_path, invoke):
     extra = tmp_path / "new.csv"
     extra.write_text("efficacy,dosage\n0.6,0.25\n0.7,0.75\n")  # columns found by name, in any order
-    result = run("plot", trained[0], "--out", tmp_path / "fit.png", "--data", extra)
+    result = invoke("plot", trained[0], "--out", tmp_path / "fit.png", "--data", extra)
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "fit.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
-def test_plot_overlay_needs_the_training_columns(trained, tmp_path):
+def test_plot_overlay_needs_the_training_columns(trained, tmp_path, invoke):
     extra = tmp_path / "new.csv"
     extra.write_text("dose,effect\n0.25,0.6\n")
     out = tmp_path / "fit.png"
-    result = run("plot", trained[0], "--out", out, "--data", extra)
+    result = invoke("plot", trained[0], "--out", out, "--data", extra)
     assert result.exit_code == 2
     assert result.stderr == f"Error: {extra}: no column 'dosage' (columns: dose, effect)\n"
     assert not out.exists()
@@ -208,10 +202,10 @@ HAND_DATA = "x,y\n0,1\n1,2\n2,5\n"
 HAND_SCORES = {"n": 3, "ssr": 0.75, "mse": 0.25, "rmse": 0.5, "r2": 23.75 / 26}
 
 
-def test_evaluate_matches_the_hand_computation(hand_model, tmp_path):
+def test_evaluate_matches_the_hand_computation(hand_model, tmp_path, invoke):
     data = tmp_path / "data.csv"
     data.write_text(HAND_DATA)
-    result = run("evaluate", "--params", hand_model, "--data", data, "--format", "json")
+    result = invoke("evaluate", "--params", hand_model, "--data", data, "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     scores = json.loads(result.stdout)
@@ -219,21 +213,21 @@ def test_evaluate_matches_the_hand_computation(hand_model, tmp_path):
     assert scores == pytest.approx(HAND_SCORES, rel=1e-12)
 
 
-def test_evaluate_text_is_an_aligned_table(hand_model, tmp_path):
+def test_evaluate_text_is_an_aligned_table(hand_model, tmp_path, invoke):
     data = tmp_path / "data.csv"
     data.write_text(HAND_DATA)
-    result = run("evaluate", "-p", hand_model, "-d", data)
+    result = invoke("evaluate", "-p", hand_model, "-d", data)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "n     3\nSSR   0.75\nMSE   0.25\nRMSE  0.5\nR²    0.91346154\n"
 
 
-def test_evaluate_reads_stdin(hand_model):
-    result = run("evaluate", "-p", hand_model, "-d", "-", "-f", "json", input=HAND_DATA)
+def test_evaluate_reads_stdin(hand_model, invoke):
+    result = invoke("evaluate", "-p", hand_model, "-d", "-", "-f", "json", input=HAND_DATA)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == pytest.approx(HAND_SCORES, rel=1e-12)
 
 
-def test_evaluate_agrees_with_numpy(trained, tmp_path):
+def test_evaluate_agrees_with_numpy(trained, tmp_path, invoke):
     result_path, _ = trained
     rng = np.random.default_rng(6)
     x, y = rng.uniform(0, 1, 50), rng.uniform(-0.2, 1.2, 50)
@@ -241,7 +235,7 @@ def test_evaluate_agrees_with_numpy(trained, tmp_path):
     data.write_text(
         "dosage,efficacy\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist(), strict=True))
     )
-    result = run("evaluate", "-p", result_path, "-d", data, "-f", "json")
+    result = invoke("evaluate", "-p", result_path, "-d", data, "-f", "json")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result_path.read_text())
     theta = np.array(list(document["params"].values()))
@@ -251,58 +245,58 @@ def test_evaluate_agrees_with_numpy(trained, tmp_path):
     assert json.loads(result.stdout) == pytest.approx(expected, rel=1e-10)
 
 
-def test_evaluate_column_options_override_the_result(hand_model, tmp_path):
+def test_evaluate_column_options_override_the_result(hand_model, tmp_path, invoke):
     data = tmp_path / "data.csv"
     data.write_text("dose,x,response\n0,9,1\n1,9,2\n2,9,5\n")  # 'x' is there but is the wrong column
-    result = run(
+    result = invoke(
         "evaluate", "-p", hand_model, "-d", data, "--input-column", "dose", "--target-column", "response", "-f", "json"
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == pytest.approx(HAND_SCORES, rel=1e-12)
 
 
-def test_evaluate_missing_column_names_the_columns(hand_model, tmp_path):
+def test_evaluate_missing_column_names_the_columns(hand_model, tmp_path, invoke):
     data = tmp_path / "data.csv"
     data.write_text("dose,response\n0,1\n")
-    result = run("evaluate", "-p", hand_model, "-d", data)
+    result = invoke("evaluate", "-p", hand_model, "-d", data)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == f"Error: {data}: no column 'x' (columns: dose, response)\n"
 
 
-def test_evaluate_r2_is_undefined_for_constant_targets(hand_model, tmp_path):
+def test_evaluate_r2_is_undefined_for_constant_targets(hand_model, tmp_path, invoke):
     data = tmp_path / "flat.csv"
     data.write_text("x,y\n0,0.1\n1,0.1\n2,0.1\n")  # the mean of three 0.1s is not exactly 0.1
     # predicted 0.5, 2.5, 4.5 -> SSR = 0.4^2 + 2.4^2 + 4.4^2 = 0.16 + 5.76 + 19.36 = 25.28
     note = "R² is undefined: every target value is 0.1 (zero variance), so r2 is null\n"
-    as_json = run("evaluate", "-p", hand_model, "-d", data, "-f", "json")
+    as_json = invoke("evaluate", "-p", hand_model, "-d", data, "-f", "json")
     assert as_json.exit_code == 0
     assert as_json.stderr == note
     scores = json.loads(as_json.stdout)
     assert scores["r2"] is None
     assert scores["ssr"] == pytest.approx(25.28)
-    as_text = run("evaluate", "-p", hand_model, "-d", data)
+    as_text = invoke("evaluate", "-p", hand_model, "-d", data)
     assert as_text.stdout.splitlines()[-1] == "R²    undefined"
     assert as_text.stderr == note
 
 
-def test_evaluate_refuses_two_stdins(hand_model):
-    result = run("evaluate", "-p", "-", "-d", "-", input="{}")
+def test_evaluate_refuses_two_stdins(hand_model, invoke):
+    result = invoke("evaluate", "-p", "-", "-d", "-", input="{}")
     assert result.exit_code == 2
     assert result.stderr == "Error: --params and --data cannot both be '-' (stdin)\n"
 
 
-def test_evaluate_reports_a_bad_result_file(tmp_path):
+def test_evaluate_reports_a_bad_result_file(tmp_path, invoke):
     data = tmp_path / "data.csv"
     data.write_text(HAND_DATA)
-    result = run("evaluate", "-p", tmp_path / "nope.json", "-d", data)
+    result = invoke("evaluate", "-p", tmp_path / "nope.json", "-d", data)
     assert result.exit_code == 2
     assert result.stderr == f"Error: {tmp_path / 'nope.json'}: no such result file\n"
 
 
 @pytest.mark.parametrize("command", ["plot", "evaluate"])
-def test_help_has_examples(command):
-    result = run(command, "--help")
+def test_help_has_examples(command, invoke):
+    result = invoke(command, "--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
     assert f"nnbackprop {command} " in result.stdout
