@@ -30,7 +30,7 @@ bench: $(READY)
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,plot,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[test,plot,dev,sklearn,dask]'
 	touch $(READY)
 
 clean:

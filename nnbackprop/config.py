@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .files import Stream, name_of, read_bytes, reading
+from .files import MAX_CONFIG_BYTES, Stream, name_of, read_bytes, reading
 from .network import ACTIVATIONS, DEFAULT_ACTIVATION, MAX_HIDDEN, param_names
 from .optimizers import GRADIENT_TOLERANCE
 from .training import Settings
@@ -115,7 +115,7 @@ def load(path, overrides: list = ()) -> Config:
     file resolve against its folder (a stream's: the working folder).
     """
     with reading(path, ConfigError, "config file"):
-        source_text = read_bytes(path, ConfigError, "config file").decode("utf-8-sig")
+        source_text = read_bytes(path, ConfigError, "config file", MAX_CONFIG_BYTES).decode("utf-8-sig")
     source = name_of(path)
     tree = read_tree(source_text, source)
     base = "" if isinstance(path, Stream) else os.path.dirname(path)
@@ -179,7 +179,7 @@ def _data(tree, source, base, arrays=False) -> DataConfig:
     path = _resolve(text(tree["path"], "data.path"), tree["path"].where, base)
     if path == "-" and source == "-":
         fail(tree["path"], "data.path", "the config already comes from stdin, so the data cannot")
-    if path != "-" and not os.path.isfile(path):
+    if path != "-" and (os.path.isdir(path) or not os.path.exists(path)):  # a FIFO or a device is read
         what = "is a directory" if os.path.isdir(path) else "does not exist"
         fail(tree["path"], "data.path", f"{path} {what}")
     return DataConfig(path, **columns)
@@ -208,7 +208,8 @@ def _init(tree, hidden) -> InitConfig:
     values = {name: number(tree[name], f"init.{name}") for name in names if name in tree}
     missing = [name for name in names if name not in values]
     if seed is None and missing:
-        fail(tree, "init", f"missing {', '.join(missing)} (give every parameter, or seed: N)")
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10:,} more" if len(missing) > 10 else "")
+        fail(tree, "init", f"missing {shown} (give every parameter, or seed: N)")
     return InitConfig(seed, values)
 
 

@@ -12,11 +12,12 @@ import csv
 import hashlib
 import io
 import math
+import os
 
 import numpy as np
 
 from .errors import DataError
-from .files import Stream, read_bytes, reading
+from .files import MAX_LINE_BYTES, Stream, read_bytes, reading
 
 
 def read_text(path: str) -> str:
@@ -106,13 +107,13 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
     stream = _open_text(path)
     try:
         number = 0
-        line = ""
-        for line in stream:
+        while True:
+            line = _readline(stream, path, number + 1)
+            if not line:
+                raise DataError(f"{path}: empty, expected numbers (one per line) or a CSV with a header")
             number += 1
             if line.strip():
                 break
-        else:
-            raise DataError(f"{path}: empty, expected numbers (one per line) or a CSV with a header")
         if looks_like_number(line):
             ncols, indices, names, lines = 1, [0], [None], [line]
         else:
@@ -126,13 +127,21 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
         more = True
         while more:
             if len(lines) < size:
-                line = stream.readline()
+                line = _readline(stream, path, offset + len(lines) + 1)
                 more = line != ""
                 if more:
                     lines.append(line)
                     continue
             if lines:
-                yield _parse_body([s.rstrip("\n") for s in lines], 0, ncols, indices, names, path, offset)[0]
+                block_lines = [s.rstrip("\n") for s in lines]
+                try:
+                    values = _parse_body(block_lines, 0, ncols, indices, names, path, offset)[0]
+                except DataError:  # the rows before the bad line still come out, then the error
+                    good = _good_prefix(block_lines, ncols, indices, names, path, offset)
+                    if len(good):
+                        yield good
+                    raise
+                yield values
                 offset += len(lines)
                 lines = []
                 size = min(2 * size, block)
@@ -141,6 +150,25 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
     finally:
         if not isinstance(path, Stream):
             stream.close()
+
+
+def _readline(stream, path, number):
+    """The next line of a streamed input, at most MAX_LINE_BYTES long ('' at the end)."""
+    line = stream.readline(MAX_LINE_BYTES + 1)
+    if len(line) > MAX_LINE_BYTES and not line.endswith("\n"):
+        raise DataError(f"{path}: line {number}: longer than {MAX_LINE_BYTES:,} characters (not a text file?)")
+    return line
+
+
+def _good_prefix(lines, ncols, indices, names, path, offset) -> np.ndarray:
+    """The values of the lines before the first bad one (the bad one raises in :func:`_parse_body`)."""
+    good = []
+    for i, line in enumerate(lines):
+        try:
+            good.append(_parse_slow([line], 0, ncols, indices, names, path, offset + i)[0])
+        except DataError:
+            break
+    return np.concatenate(good) if good else np.empty(0)
 
 
 def _open_text(path):
@@ -244,8 +272,11 @@ def _number(cell, source, number, name, ncols):
 
 
 def sha256(path: str) -> str | None:
-    """The SHA-256 of a file's bytes, to record which data a result was trained on."""
-    if isinstance(path, Stream):
+    """The SHA-256 of a file's bytes, to record which data a result was trained on.
+
+    None for a stream, a FIFO or a device: what they held is gone once read.
+    """
+    if isinstance(path, Stream) or not os.path.isfile(path):
         return None
     digest = hashlib.sha256()
     with open(path, "rb") as f:

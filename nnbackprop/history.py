@@ -42,7 +42,7 @@ def history_blocks(recorder, state, objective, learning_rate, trainable, r=0):
     rate = None if learning_rate is None else learning_rate * np.asarray(trainable, dtype=np.float64)
     names = param_names(hidden_of(state.theta))
     header = ["epoch", "loss", *names, *(f"dSSR/d{n}" for n in names), *(f"step_{n}" for n in names)]
-    per_call = max(1, min(8192, 2**20 // max(len(objective.x), 1)))  # a bounded (epochs, n, H) batch
+    per_call = max(1, min(8192, 2**20 // max(objective.n, 1)))  # a bounded (epochs, n, H) batch
 
     def blocks():
         for lo in range(first, last + 1, per_call):

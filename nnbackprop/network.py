@@ -202,18 +202,25 @@ def normal_equations(theta, x, observed, activation, columns, full=True):
     J is restricted to ``columns`` (the trainable parameters); dSSR/dθ = -2 Jᵀr.  ``x``
     and ``observed`` are arrays or anything sliced into them a block at a time.
     """
-    _, _, w_out, b_out = unpack(theta)
-    h = len(w_out)
     p = len(columns)
     ssr, jtj, jtr = 0.0, np.zeros((p, p) if full else p), np.zeros(p)
+    for part_ssr, part_jtj, part_jtr in normal_equation_parts(theta, x, observed, activation, columns, full):
+        ssr += part_ssr
+        jtj += part_jtj
+        jtr += part_jtr
+    return ssr, jtj, jtr
+
+
+def normal_equation_parts(theta, x, observed, activation, columns, full=True):
+    """Each block's (SSR, JᵀJ or its diagonal, Jᵀr), in block order (:func:`blocks` of ``len(x)``
+    rows and ``len(theta)`` parameters): :func:`normal_equations` is their sum in this order."""
+    _, _, w_out, b_out = unpack(theta)
+    h = len(w_out)
     for rows in blocks(len(x), len(theta)):
         jac = jacobian(theta, np.asarray(x[rows]), activation)
         residual = np.asarray(observed[rows]) - (jac[:, 2 * h : 3 * h] @ w_out + b_out)  # dpredicted/dw_out = y
         jac = jac[:, columns]
-        ssr += float(residual @ residual)
-        jtj += jac.T @ jac if full else np.einsum("nj,nj->j", jac, jac)
-        jtr += residual @ jac
-    return ssr, jtj, jtr
+        yield float(residual @ residual), (jac.T @ jac if full else np.einsum("nj,nj->j", jac, jac)), residual @ jac
 
 
 def spread(observed) -> float:
@@ -263,6 +270,7 @@ class Objective(Passes):
         self.x = np.ascontiguousarray(x, dtype=np.float64)
         self.observed = np.ascontiguousarray(observed, dtype=np.float64)
         self.activation = activation
+        self.n = len(self.x)
 
     def __call__(self, theta):
         return ssr_and_gradient(np.asarray(theta, dtype=np.float64), self.x, self.observed, self.activation)

@@ -5,7 +5,7 @@ add"): each hidden neuron's output y_i scaled by its output weight w_(H+i) (dash
 the output bias b_(H+1) (dotted), and their sum, the prediction (solid), over the data.
 The right panel is the SSR at each epoch on a log scale.
 
-matplotlib is an optional extra (``pip install 'nnbackprop[plot]'``).  It is imported
+matplotlib is an optional extra (``pip install '.[plot]'`` in a checkout).  It is imported
 only when a picture is drawn, and only through its object API with the Agg canvas, so
 importing this module, or drawing, never changes pyplot's global backend.
 """
@@ -27,7 +27,7 @@ from .metrics import training_columns
 from .network import DEFAULT_ACTIVATION, decompose, param_names
 
 FORMATS = {".png": "png", ".svg": "svg"}
-INSTALL = "pip install 'nnbackprop[plot]'"
+INSTALL = "pip install matplotlib (in a checkout: pip install '.[plot]')"
 
 
 class PlotError(NnbackpropError):

@@ -34,7 +34,18 @@ SECTIONS = {  # fit(learning_rate=...) means training.learning_rate, and so on
 }
 
 
-def fit(config, *, resume=None, init_params=None, progress=None, interrupt=None, snapshots=False, **overrides) -> Run:
+def fit(
+    config,
+    *,
+    resume=None,
+    init_params=None,
+    progress=None,
+    interrupt=None,
+    snapshots=False,
+    engine="kernel",
+    scheduler=None,
+    **overrides,
+) -> Run:
     """Train the network a config describes and return the :class:`Run`.
 
     ``config`` is a YAML config's path, or a mapping with the same keys (``{"data":
@@ -47,22 +58,27 @@ def fit(config, *, resume=None, init_params=None, progress=None, interrupt=None,
     ``progress(epoch, ssr)`` is called now and then during training; ``interrupt``
     (a :class:`~nnbackprop.training.Interrupt`) stops it when its ``signal`` is set.
     With ``snapshots``, the document keeps the parameters of a thinned set of epochs
-    (``"snapshots"``), for :func:`nnbackprop.report.page`.
+    (``"snapshots"``), for :func:`nnbackprop.report.page`.  ``engine="dask"`` runs every
+    pass over the data on a Dask cluster (``scheduler``: its address; None: a local one,
+    closed when training ends), with the one-machine numbers.
 
     >>> run = fit("configs/dosage.yaml", max_epochs=100)
     >>> run.predict([0.0, 0.5, 1.0])        # doctest: +SKIP
     """
-    job = prepare(config, overrides, resume=resume, init_params=init_params)
+    job = prepare(config, overrides, resume=resume, init_params=init_params, engine=engine, scheduler=scheduler)
     on_epoch = None
     if progress is not None:
 
         def on_epoch(state):
             progress(len(state.losses) - 1, float(np.nanmin(state.losses[-1])))
 
-    return job.train(on_epoch, job.progress_every if progress else 0, interrupt, snapshots)
+    with job:
+        return job.train(on_epoch, job.progress_every if progress else 0, interrupt, snapshots)
 
 
-def prepare(config, overrides=None, *, resume=None, init_params=None, stdin=None) -> Job:
+def prepare(
+    config, overrides=None, *, resume=None, init_params=None, stdin=None, engine="kernel", scheduler=None
+) -> Job:
     """Everything before training: the config, the data, the starting state; checked.
 
     ``overrides`` is a mapping as :func:`fit` takes them, or a list of ``--set`` style
@@ -81,7 +97,9 @@ def prepare(config, overrides=None, *, resume=None, init_params=None, stdin=None
     started_from = {key: name_of(path) for key, path in started_from.items()}
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": sha}
     extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
-    return Job(config, x, y, state, data_info, extra, notes)
+    if engine not in ("kernel", "dask"):
+        raise ConfigError(f"engine: must be kernel or dask, got {engine!r}")
+    return Job(config, x, y, state, data_info, extra, notes, engine, scheduler)
 
 
 @dataclass
@@ -95,10 +113,44 @@ class Job:
     data: dict  # the result's "data": path, columns, rows, sha256
     extra: dict  # the result's seed and where it started from
     notes: list[str] = field(default_factory=list)  # what a person should hear before training
-    objective: Kernel = field(init=False)  # the SSR and gradient over this data, fast
+    engine: str = "kernel"  # where the passes over the data run: "kernel" (here) or "dask" (a cluster)
+    scheduler: str | None = None  # dask: a scheduler's address; None: a local cluster started for the run
+    _objective: object = field(default=None, init=False, repr=False)
 
-    def __post_init__(self):
-        self.objective = Kernel(self.x, self.y, self.config.model.activation)
+    @property
+    def objective(self):
+        """The SSR and gradient over this data: a :class:`~nnbackprop.kernel.Kernel`, or with
+        ``engine="dask"`` a :class:`~nnbackprop.cluster.DaskObjective` (made on first use)."""
+        if self._objective is None:
+            activation = self.config.model.activation
+            if self.engine == "dask":
+                try:
+                    from .cluster import DaskObjective  # the optional extra, imported only here
+                except ImportError:
+                    raise ConfigError("--engine dask needs dask and distributed: pip install '.[dask]'") from None
+
+                path = self.config.data.path
+                data = (
+                    {"path": path}
+                    if isinstance(path, str) and path.endswith(".npy")
+                    else {"x": self.x, "observed": self.y}
+                )
+                self._objective = DaskObjective(**data, activation=activation, scheduler=self.scheduler)
+            else:
+                self._objective = Kernel(self.x, self.y, activation)
+        return self._objective
+
+    def close(self):
+        """Release what the objective holds (a cluster it started); the job can train no more."""
+        close = getattr(self._objective, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     @property
     def settings(self) -> Settings:

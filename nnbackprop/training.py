@@ -86,8 +86,9 @@ def initial_theta(hidden: int, seed: int | None, values: dict, starts: int = 1) 
         draws = np.random.default_rng(seed).standard_normal((starts, 2 * hidden))
         weights = [i for i, name in enumerate(names) if name.startswith("w")]
         theta[:, weights] = draws
+    position = {name: i for i, name in enumerate(names)}
     for name, value in values.items():
-        theta[:, names.index(name)] = value
+        theta[:, position[name]] = value
     return theta
 
 

@@ -18,7 +18,10 @@ from nnbackprop import metrics, plot
 from nnbackprop.network import forward
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-INSTALL_ERROR = "Error: plotting needs matplotlib, which is not installed: pip install 'nnbackprop[plot]'\n"
+INSTALL_ERROR = (
+    "Error: plotting needs matplotlib, which is not installed: "
+    "pip install matplotlib (in a checkout: pip install '.[plot]')\n"
+)
 
 
 @pytest.fixture(scope="module")

@@ -42,8 +42,8 @@ def evaluate(params_path, data_path, input_column, target_column, fmt):
     \b
     Examples:
       nnbackprop evaluate --params runs/dosage.json --data data/dosage.csv
-      nnbackprop evaluate -p runs/dosage.json -d test.csv --format json | jq .rmse
-      cat test.csv | nnbackprop evaluate -p runs/dosage.json -d - --target-column y
+      nnbackprop evaluate -p runs/sine.json -d data/sine-test.csv --format json | jq .rmse
+      cat data/sine-test.csv | nnbackprop evaluate -p runs/sine.json -d - --target-column y
     """
     if params_path == "-" and data_path == "-":
         raise InputError("--params and --data cannot both be '-' (stdin)")

@@ -14,7 +14,21 @@ import numpy as np
 from .. import explain as explain_lib
 from .. import gradcheck as gradcheck_lib
 from .. import results, run
-from .common import CONFIG_OPTION, FILE_PATH, SET_OPTION, ExitStatus, InputError, options, say, stdin_or
+from .common import (
+    CONFIG_OPTION,
+    EPOCHS_OPTION,
+    FILE_PATH,
+    LR_OPTION,
+    QUIET_OPTION,
+    SEED_OPTION,
+    SET_OPTION,
+    ExitStatus,
+    InputError,
+    config_overrides,
+    options,
+    say,
+    stdin_or,
+)
 
 
 def _finite_option(param, value):
@@ -43,19 +57,24 @@ NETWORK_OPTIONS = options(
         help="At a result's params (default: the start).",
     ),
     SET_OPTION,
+    LR_OPTION,
+    EPOCHS_OPTION,
+    SEED_OPTION,
     click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True),
+    QUIET_OPTION,
 )
 
 
-def _network_at(config_path, overrides, params_path):
+def _network_at(config_path, overrides, params_path, lr=None, epochs=None, seed=None):
     if config_path == "-" and params_path == "-":
         raise InputError("--config and --params cannot both be '-' (stdin)")
+    overrides = config_overrides(overrides, lr, epochs, seed)
     return run.network_at(stdin_or(config_path), overrides, stdin_or(params_path), stdin_or("-"))
 
 
 @click.command()
 @NETWORK_OPTIONS
-def explain(config_path, params_path, overrides, fmt):
+def explain(config_path, params_path, overrides, lr, epochs, seed, fmt, quiet):
     """Show one epoch of gradient descent (or one lm step), factor by factor.
 
     At the config's starting parameters (or a result's --params): the SSR; then for
@@ -85,7 +104,7 @@ def explain(config_path, params_path, overrides, fmt):
       nnbackprop explain -c configs/dosage.yaml --set training.learning_rate=auto
       nnbackprop explain -c configs/dosage.yaml --set training.optimizer=lm
     """
-    config, x, y, theta, trainable = _network_at(config_path, overrides, params_path)
+    config, x, y, theta, trainable = _network_at(config_path, overrides, params_path, lr, epochs, seed)
     t, activation = config.training, config.model.activation
     with np.errstate(over="ignore", invalid="ignore"):
         if t.optimizer == "lm":
@@ -108,7 +127,7 @@ def explain(config_path, params_path, overrides, fmt):
     show_default=True,
     help="The largest rel_error that passes.",
 )
-def gradcheck(config_path, params_path, overrides, fmt, tolerance):
+def gradcheck(config_path, params_path, overrides, lr, epochs, seed, fmt, quiet, tolerance):
     """Check each analytic gradient against a finite difference.
 
     \b
@@ -127,7 +146,7 @@ def gradcheck(config_path, params_path, overrides, fmt, tolerance):
       nnbackprop gradcheck -c configs/dosage.yaml --set model.activation=tanh --set model.hidden=5 \\
         --set 'init={seed: 1}'
     """
-    config, x, y, theta, _ = _network_at(config_path, overrides, params_path)
+    config, x, y, theta, _ = _network_at(config_path, overrides, params_path, lr, epochs, seed)
     with np.errstate(over="ignore", invalid="ignore"):
         report = gradcheck_lib.check(theta, x, y, config.model.activation, tolerance)
     if fmt == "json":
@@ -142,8 +161,10 @@ def gradcheck(config_path, params_path, overrides, fmt, tolerance):
     largest = f"largest rel_error {worst:.2e}"
     if report["ok"]:
         passed = f"gradcheck passed: {agree} of {len(params)} gradients agree within {tolerance:g}"
-        say(f"{passed}{corner} ({largest})", fg="green")
+        if not quiet:
+            say(f"{passed}{corner} ({largest})", fg="green")
         return
     bad = [name for name, p in params.items() if not (p["ok"] or p["kink"])]
-    say(f"gradcheck FAILED: {', '.join(bad)} disagree by more than {tolerance:g}{corner} ({largest})", fg="red")
+    if not quiet:
+        say(f"gradcheck FAILED: {', '.join(bad)} disagree by more than {tolerance:g}{corner} ({largest})", fg="red")
     sys.exit(ExitStatus.GRADCHECK_FAILED)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import click
 
-from .. import results
+from .. import files, results
 from .common import FILE_PATH, InputError, say, stdin_or
 
 
 @click.command()
-@click.argument("result_path", metavar="RESULT", type=FILE_PATH)
+@click.argument("result_arg", metavar="[RESULT]", required=False, type=FILE_PATH)
+@click.option(
+    "--params",
+    "-p",
+    "params_path",
+    metavar="RESULT",
+    type=FILE_PATH,
+    help="The result JSON to draw, as the other commands take it (or RESULT, positional).",
+)
 @click.option(
     "--out",
     "-o",
@@ -26,7 +34,7 @@ from .common import FILE_PATH, InputError, say, stdin_or
     type=FILE_PATH,
     help="Other data to overlay, with the training columns ('-': stdin).",
 )
-def plot(result_path, out, data_path):
+def plot(result_arg, params_path, out, data_path):
     """Draw a result's fit and loss curves (PNG, SVG).
 
     The left panel builds the prediction as StatQuest's videos do ("flip, stretch,
@@ -34,22 +42,31 @@ def plot(result_path, out, data_path):
     bias (dotted), and their sum, the prediction (solid), over the training data.
     The right panel is the SSR at every epoch on a log scale.  If the training data
     file is gone, the curve is drawn without points.  Needs matplotlib:
-    pip install 'nnbackprop[plot]'.
+    pip install matplotlib (in a checkout: pip install '.[plot]').
 
     \b
     Examples:
-      nnbackprop plot runs/dosage.json --out dosage.png
-      nnbackprop plot runs/dosage.json --out dosage.svg --data data/new_doses.csv
+      nnbackprop plot --params runs/dosage.json --out dosage.png
+      nnbackprop plot runs/sine.json --out sine.svg --data data/sine-test.csv
     """
     from .. import plot as plot_lib  # matplotlib loads only when a picture is drawn
 
+    if result_arg is not None and params_path is not None:
+        raise InputError("give the result once: RESULT or --params RESULT, not both")
+    result_path = params_path if params_path is not None else result_arg
+    if result_path is None:
+        raise InputError("which result? give --params RESULT (or RESULT)")
     if result_path == "-" and data_path == "-":
         raise InputError("RESULT and --data cannot both be '-' (stdin)")
     if out == "-":
         raise InputError("--out -: an image is not written to stdout; give a file name ending in .png or .svg")
     plot_lib.image_format(out)  # a bad --out fails before anything is read
     result, data = stdin_or(result_path), data_path and stdin_or(data_path)
+    files.check_not_inputs({"--out": out}, {"the result": result, "--data": data})
     model = results.load_model(result)
+    found = results.training_data(model.document, result)  # data.path, beside the result, data.abspath
+    if found is not None:
+        model.document["data"] = {**model.document["data"], "path": found}
     for note in plot_lib.plot(model, result, out, data):
         say(note, fg="yellow")
     say(f"wrote {out}")

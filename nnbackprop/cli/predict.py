@@ -24,9 +24,14 @@ from .common import FILE_PATH, RESULT_OPTION, InputError, stdin_or
     type=FILE_PATH,
     help="Inputs: one number per line, or a CSV with the training input column ('-': stdin).",
 )
+@click.option(
+    "--input-column",
+    metavar="NAME",
+    help="The --input CSV's column to read. Default: the one the result was trained on, or the only one.",
+)
 @click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--decompose", is_flag=True, help="Add the parts that sum to the prediction: neuron1.. and bias.")
-def predict(params_path, values, input_path, fmt, decompose):
+def predict(params_path, values, input_path, input_column, fmt, decompose):
     """Print the network's prediction for each input.
 
     Inputs come from VALUES, or from --input, or from stdin when neither is given.
@@ -40,9 +45,12 @@ def predict(params_path, values, input_path, fmt, decompose):
       nnbackprop predict --params runs/dosage.json -- -1 2
       seq 0 0.1 1 | nnbackprop predict -p runs/dosage.json --format json
       nnbackprop predict -p runs/dosage.json --decompose 0 0.5 1
+      nnbackprop predict -p runs/dosage.json --input data/dosage.csv --input-column dosage
     """
     if values and input_path:
         raise InputError("give VALUES or --input, not both")
+    if values and input_column:
+        raise InputError("--input-column picks a column of --input FILE; VALUES have none")
     if params_path == "-" and not values and input_path in (None, "-"):
         raise InputError("--params - reads stdin, so the inputs cannot: give VALUES or --input FILE")
     model = results.load_model(stdin_or(params_path))
@@ -51,7 +59,7 @@ def predict(params_path, values, input_path, fmt, decompose):
     else:
         if input_path is None and sys.stdin.isatty():
             raise InputError("no inputs: give VALUES, --input FILE, or pipe numbers into stdin")
-        blocks = data.iter_inputs(stdin_or(input_path or "-"), model.input_name)
+        blocks = data.iter_inputs(stdin_or(input_path or "-"), input_column or model.input_name)
     _write_predictions(model, blocks, fmt, decompose)
 
 

@@ -6,7 +6,6 @@ import json
 import math
 import os
 import platform
-import re
 import signal
 import sys
 import time
@@ -18,7 +17,7 @@ from .. import files, history, optimizers, results, run
 from ..network import param_names
 from ..stopping import StopReason
 from ..training import Interrupt
-from .common import CONFIG_OPTION, FILE_PATH, ExitStatus, InputError, say, stdin_or, stdout_or
+from .common import CONFIG_OPTION, FILE_PATH, ExitStatus, InputError, config_overrides, say, stdin_or, stdout_or
 from .progress import Progress
 
 # --- train ---------------------------------------------------------------------------
@@ -65,6 +64,14 @@ from .progress import Progress
     type=FILE_PATH,
     help="Also write the run as an HTML page to step through (see 'nnbackprop report'); keeps snapshots in the result.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["kernel", "dask"]),
+    default="kernel",
+    show_default=True,
+    help="Where the passes over the data run: this machine, or a Dask cluster (pip install '.[dask]').",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: the scheduler (default: a local cluster).")
 @click.option("--quiet", "-q", is_flag=True, help="Say nothing on stderr but errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Say more: the setup, progress every second, parameters in full.")
 def train(
@@ -81,6 +88,8 @@ def train(
     checkpoint_every,
     history_csv,
     report_path,
+    engine,
+    scheduler,
     quiet,
     verbose,
 ):
@@ -102,10 +111,17 @@ def train(
         resume=resume and stdin_or(resume),
         init_params=init_params and stdin_or(init_params),
         stdin=stdin_or("-"),
+        engine=engine,
+        scheduler=scheduler,
     )
+    if scheduler and engine != "dask":
+        raise InputError("--scheduler goes with --engine dask")
     config, t = job.config, job.config.training
     out = out or config.output or "-"
     _check_outputs(out, history_csv, checkpoint_every, report_path)
+    _check_not_inputs(
+        job, config_path, resume, init_params, {"--out": out, "--history-csv": history_csv, "--report": report_path}
+    )
     if t.optimizer != "gd" or t.learning_rate == "auto":
         if t.restarts > 1 and (history_csv or checkpoint_every):
             option = "--history-csv" if history_csv else "--checkpoint-every"
@@ -141,38 +157,57 @@ def train(
         if checkpoint_every and epoch % checkpoint_every == 0:
             results.write(document(), stdout_or(out))
         if progress:
-            progress.update(epoch, float(np.nanmin(state.losses[-1])))
+            progress.update(epoch, _lowest(state.losses[-1]))
 
     if t.optimizer == "lm" and t.learning_rate != "auto" and not quiet:
         say(f"note: lm finds its own steps; training.learning_rate ({t.learning_rate:g}) is not used")
     if verbose:
         _say_setup(job)
     interrupt = Interrupt()
-    try:
-        with _signals_to(interrupt):
+    with _signals_to(interrupt), job:  # from the first epoch to the exit: a signal stops training, never the writing
+        try:
             done = job.train(on_epoch, every, interrupt, snapshots=report_path is not None)
-    finally:
-        if progress:
-            progress.close()
+        finally:
+            if progress:
+                progress.close()
 
-    doc = {**done.document, "platform": _platform(), "wall_time_s": _since(started)}
-    results.write(doc, stdout_or(out))
-    if history_csv:
-        rate = t.learning_rate if job.settings.fixed_rate else None
-        state, mask = job.state, config.trainable_mask
-        header, blocks = history.history_blocks(recorder, state, job.objective, rate, mask, state.best_start)
-        files.write_text(history.history_csv(header, blocks), stdout_or(history_csv))
-    if report_path:
-        from .. import report
+        doc = {**done.document, "platform": _platform(), "wall_time_s": _since(started)}
+        with np.errstate(all="ignore"), files.Outputs():  # every output lands, or none does
+            results.write(doc, stdout_or(out))
+            if history_csv:
+                rate = t.learning_rate if job.settings.fixed_rate else None
+                state, mask = job.state, config.trainable_mask
+                header, blocks = history.history_blocks(recorder, state, job.objective, rate, mask, state.best_start)
+                files.write_text(history.history_csv(header, blocks), stdout_or(history_csv))
+            if report_path:
+                from .. import report
 
-        files.write_text(report.page(doc, job.x, job.y), stdout_or(report_path))
-    if not quiet:
-        _summary(doc, out, verbose)
-        if history_csv:
-            say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
-        if report_path and report_path != "-":
-            say(f"wrote {report_path}")
-    _finish(doc, out, job, interrupt, require_convergence, quiet)
+                files.write_text(report.page(doc, job.x, job.y), stdout_or(report_path))
+        if not quiet:
+            _summary(doc, out, verbose)
+            if history_csv:
+                say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
+            if report_path and report_path != "-":
+                say(f"wrote {report_path}")
+        _finish(doc, out, job, interrupt, require_convergence, quiet)
+
+
+def _lowest(losses) -> float:
+    """The lowest of the starts' losses for the progress line; NaN when none is a number (no warning)."""
+    losses = np.asarray(losses, dtype=np.float64)
+    return float(np.nanmin(losses)) if not np.isnan(losses).all() else math.nan
+
+
+def _check_not_inputs(job, config_path, resume, init_params, outputs):
+    """No output may overwrite an input of the run, bar --out over --resume's own file (resuming in place)."""
+    inputs = {
+        "the config": stdin_or(config_path),
+        "the data": job.config.data.path,
+        "--resume": resume and stdin_or(resume),
+        "--init-params": init_params and stdin_or(init_params),
+    }
+    outputs = {name: path for name, path in outputs.items() if path is not None and path != "-"}
+    files.check_not_inputs(outputs, inputs, allowed={("--out", "--resume")})
 
 
 def _since(started) -> float:
@@ -196,16 +231,7 @@ def _say_setup(job):
 
 def _overrides(sets, lr, epochs, seed) -> list:
     """--set, then the short flags, each remembering the option it came from."""
-    overrides = list(sets)
-    if lr is not None:
-        overrides.append(("training.learning_rate", lr, f"--lr {lr}"))
-    if epochs is not None:
-        overrides.append(("training.max_epochs", epochs, f"--epochs {epochs}"))
-    if seed is not None:
-        if not re.fullmatch(r"[0-9]+", seed.strip()):
-            raise InputError(f"--seed {seed}: must be a whole number >= 0")
-        overrides.append(("init", f"{{seed: {int(seed)}}}", f"--seed {seed}"))
-    return overrides
+    return config_overrides(sets, lr, epochs, seed)
 
 
 def _check_outputs(out, history_csv, checkpoint_every, report_path=None):
@@ -231,6 +257,10 @@ def _same_file(a: str, b: str) -> bool:
 def _finish(doc, out, job, interrupt, require_convergence, quiet):
     """Say how training ended, and exit with its code."""
     reason = doc["stop_reason"]
+    if interrupt.signal and reason != StopReason.INTERRUPTED:  # the signal came after the last epoch
+        if not quiet:
+            say(f"{signal.Signals(interrupt.signal).name} after the run finished; its result is written")
+        sys.exit(ExitStatus(128 + interrupt.signal))
     if reason == StopReason.INTERRUPTED:
         if quiet:
             pass
@@ -261,7 +291,7 @@ def _rate_hint(job) -> str:
     rate, start = t.learning_rate, job.state.initial[job.state.best_start]
     if not job.settings.fixed_rate:
         return "check the data for extreme values"
-    proposed = optimizers.proposed_rate(start, job.x, job.y, job.config.model.activation, job.config.trainable_mask)
+    proposed = optimizers.stable_rate(start, job.objective, job.config.trainable_mask)
     if proposed is None or proposed >= rate:
         return f"try a smaller learning rate (now {rate:g}), or learning_rate: auto"
     return (
@@ -306,13 +336,13 @@ class _signals_to:
 
     def __enter__(self):
         def handler(signum, frame):
-            self.interrupt.signal = signum
+            self.interrupt.signal = self.interrupt.signal or signum  # a second Ctrl-C changes nothing
 
         self.saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def __exit__(self, *exc):
-        for s, old in self.saved.items():
-            signal.signal(s, old)
+        for s, old in self.saved.items():  # after a signal the program exits by it: later ones are ignored
+            signal.signal(s, signal.SIG_IGN if self.interrupt.signal else old)
 
 
 def _summary(doc, out, verbose=False):
