@@ -1,16 +1,20 @@
 """CSV files to float64 arrays, with errors that name the file, line and column.
 
-The common case is parsed without a Python loop per row (a byte-level check of the
-column count, then NumPy's C parser).  Anything unusual (quotes, blank lines in the
-middle, a bad cell) goes through a plain row-by-row parser that finds the exact line
-and column to blame, so the fast path never has to explain anything.
+A training or scoring CSV is read a block of lines at a time (:func:`stream_columns`),
+straight into float64 arrays allocated once, so reading never holds more than the
+arrays and one block of text.  Each block goes through NumPy's C parser; anything
+unusual (quotes, blank lines with spaces, a bad cell, text that is not ASCII) goes
+through a plain row-by-row parser that finds the exact line and column to blame, so
+the fast path never has to explain anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
+import itertools
 import math
 import os
 
@@ -45,12 +49,12 @@ def decode(raw: bytes, source: str) -> str:
 
 
 def load_columns(path: str, names: list[str | None]) -> tuple[list[str], list[np.ndarray]]:
-    """Read the named columns of a CSV file with a header row.
+    """Read the named columns of a CSV file with a header row, a block at a time.
 
     A name of ``None`` picks the column at the same position (first, second, ...).
     Returns the column names used and one float64 array per column.
     """
-    return parse_columns(read_text(path), path, names)
+    return stream_columns(path, lambda header: names)
 
 
 def load_xy(path: str, input: str | None, target: str | None):
@@ -58,16 +62,18 @@ def load_xy(path: str, input: str | None, target: str | None):
 
     A column not named is the first column that the other one does not take.
     """
-    text = read_text(path)
-    header = _header(text.split("\n"), path)[1] if text.strip() else []
     if input is not None and input == target:
         raise DataError(f"{path}: input and target are the same column '{input}'")
-    free = [c for c in header if c not in (input, target)]
-    if input is None and target is not None and free:
-        input = free[0]
-    if target is None and input is not None and free:
-        target = free[0]
-    names, arrays = parse_columns(text, path, [input, target])
+
+    def pick(header):
+        free = [c for c in header if c not in (input, target)]
+        if input is None and target is not None and free:
+            return [free[0], target]
+        if target is None and input is not None and free:
+            return [input, free[0]]
+        return [input, target]
+
+    names, arrays = stream_columns(path, pick)
     if names[0] == names[1]:
         raise DataError(f"{path}: needs an input and a target column, found only '{names[0]}' for both")
     return names, arrays
@@ -94,6 +100,177 @@ def parse_columns(text: str, source: str, names: list[str | None]):
         raise DataError(f"{source}: a header row but no data rows")
     arrays = _parse_body(lines, body_start, len(columns), indices, used, source)
     return used, arrays
+
+
+# --- streaming: a CSV read and checked a block at a time -----------------------------
+
+BLOCK_BYTES = 1 << 22  # 4 MiB of CSV text parsed at once
+
+
+def stream_columns(path, pick):
+    """The columns ``pick(header)`` names (``None``: by position) of a CSV with a header row,
+    read a block at a time: ``(used names, arrays)``.
+
+    Memory: the arrays, sized from the file's size and the first block's rows (grown by a
+    quarter in the rare case that is too few), and one block of text.  Each block goes
+    through NumPy's C parser; a block it refuses (quotes, blank lines with spaces, a bad
+    cell, text that is not ASCII) is read row by row, which names the line and column at
+    fault.
+    """
+    with reading(path, DataError, "CSV file"), _open_binary(path) as f:
+        blocks = _blocks_of_lines(f, path)
+        header, number, first = _header_of(blocks, path)
+        names = pick(header)
+        if all(_is_number(cell) for cell in header):
+            raise DataError(f"{path}: line {number}: no header row (the first line holds only numbers)")
+        indices = [_column_index(header, name, position, path) for position, name in enumerate(names)]
+        used = [header[i] for i in indices]
+        size = os.fstat(f.fileno()).st_size if hasattr(f, "fileno") and os.path.isfile(str(path)) else 0
+        out, rows = None, 0
+        for start, block, lines in itertools.chain([first], blocks):
+            values = _parse_block(block, path, start, number, len(header), indices, used)
+            number += lines
+            n = len(values[0])
+            if not n:
+                continue
+            if out is None or rows + n > len(out[0]):
+                per_row = len(block) / max(n, 1)
+                wanted = max(rows + n, int(1.25 * len(out[0])) if out else int(size / per_row * 1.05) + 16)
+                out = [_grown(column, rows, wanted) for column in (out or [np.empty(0)] * len(indices))]
+            for column, value in zip(out, values):
+                column[rows : rows + n] = value
+            rows += n
+    if not rows:
+        raise DataError(f"{path}: a header row but no data rows")
+    return used, [column[:rows] for column in out]
+
+
+def _grown(column, rows, size):
+    bigger = np.empty(size)
+    bigger[:rows] = column[:rows]
+    return bigger
+
+
+def _open_binary(path):
+    if isinstance(path, Stream):
+        return contextlib.nullcontext(path.file)
+    return open(path, "rb")
+
+
+def _blocks_of_lines(f, path):
+    """``(offset, bytes, lines)``: the file in blocks of whole lines of about BLOCK_BYTES, a
+    byte-order mark dropped and CR or CRLF line ends turned into LF (a CR is never split
+    from its LF), with the number of line ends in each."""
+    offset, carry, lines = 0, b"", 0
+    while True:
+        chunk = f.read(BLOCK_BYTES)
+        if offset == 0 and not carry and chunk.startswith(b"\xef\xbb\xbf"):
+            chunk, offset = chunk[3:], 3
+        if not chunk:
+            if carry:
+                block = _lf(carry)
+                yield offset, block, block.count(b"\n")
+            return
+        chunk = carry + chunk
+        if chunk.endswith(b"\r"):  # its LF may be the next byte
+            chunk += f.read(1)
+        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
+        if cut == 0:
+            if len(chunk) > MAX_LINE_BYTES:
+                raise DataError(f"{path}: line {lines + 1}: longer than {MAX_LINE_BYTES:,} characters (not a CSV?)")
+            carry = chunk
+            continue
+        block, carry = _lf(chunk[:cut]), chunk[cut:]
+        count = block.count(b"\n")
+        lines += count
+        yield offset, block, count
+        offset += cut
+
+
+def _lf(block: bytes) -> bytes:
+    return block.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in block else block
+
+
+def _header_of(blocks, path):
+    """The header row's cells, its line number, and ``(offset, bytes)`` of the data after it."""
+    number = 0
+    for start, block, _ in blocks:
+        position = 0
+        while position < len(block):
+            end = block.find(b"\n", position)
+            end = len(block) if end < 0 else end
+            number += 1
+            line = block[position:end]
+            if line.strip():
+                _text_only(line, path, start + position)
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(f"{path}: line {number}: not UTF-8 text (byte 0x{line[e.start]:02x})") from None
+                cells = [cell.strip() for cell in _split(text, path, number)]
+                rest = block[end + 1 :]
+                return cells, number, (start + end + 1, rest, rest.count(b"\n"))
+            position = end + 1
+    raise DataError(f"{path}: empty file, expected a header row and data rows")
+
+
+def _text_only(block: bytes, path, start: int):
+    """A DataError for a NUL byte, which no text holds, at its offset in the file."""
+    nul = block.find(0)
+    if nul >= 0:
+        raise DataError(f"{path}: binary file (NUL byte at offset {start + nul}), expected a CSV file")
+
+
+def _parse_block(block: bytes, path, start, line_before, ncols, indices, names):
+    """The values of a block of whole lines: NumPy's C parser, or row by row to name a fault."""
+    _text_only(block, path, start)
+    if not block.strip():
+        return [np.empty(0) for _ in indices]
+    if b'"' not in block and block.isascii():
+        table = _c_parse(block)
+        if table is not None and table.shape[1] == ncols and np.isfinite(table[:, indices]).all():
+            return [np.ascontiguousarray(table[:, i]) for i in indices]
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = line_before + block[: e.start].count(b"\n") + 1
+        raise DataError(f"{path}: line {line}: not UTF-8 text (byte 0x{block[e.start]:02x})") from None
+    return _parse_slow(text.split("\n"), 0, ncols, indices, names, path, line_before)
+
+
+def _c_parse(block: bytes):
+    """A block of ASCII CSV lines as an (n, columns) float64 table, or None where NumPy refuses it.
+
+    NumPy's C reader is fastest on a file-like object read in chunks (``filelike=True``),
+    which ``np.loadtxt`` keeps for paths; where that private entry point is not there, the
+    public one does the same, a little slower.
+    """
+    try:
+        stream = io.TextIOWrapper(io.BytesIO(block), encoding="ascii")
+        if _LOAD is not None:
+            try:
+                return _LOAD(stream, filelike=True, **_LOAD_OPTIONS)
+            except TypeError:  # another NumPy's signature
+                stream.seek(0)
+        return np.loadtxt(stream, delimiter=",", comments=None, ndmin=2, dtype=np.float64)
+    except ValueError:
+        return None
+
+
+_LOAD = getattr(getattr(np.lib, "_npyio_impl", None) or getattr(np.lib, "npyio", None), "_load_from_filelike", None)
+_LOAD_OPTIONS = dict(
+    delimiter=",",
+    comment=None,
+    quote=None,
+    imaginary_unit="j",
+    usecols=None,
+    skiplines=0,
+    max_rows=-1,
+    converters=None,
+    dtype=np.dtype(np.float64),
+    encoding="ascii",
+    byte_converters=False,
+)
 
 
 def iter_inputs(path: str, column: str | None, block: int = 65536):
