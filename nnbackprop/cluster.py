@@ -13,8 +13,8 @@ one machine's, since a matrix-vector product's sums depend on them, and dask's w
 processes run OpenBLAS on one); elsewhere they agree to about 1e-15 relative.  The tasks of a call are
 released when it returns: the scheduler holds the partitions and nothing that grows.
 
-dask and distributed are an optional extra (``pip install 'nnbackprop[dask]'``); nothing
-else in nnbackprop imports this module.
+dask and distributed are an optional extra (``pip install '.[dask]'``); only
+:attr:`nnbackprop.run.Job.objective` imports this module, and only for ``engine="dask"``.
 """
 
 from __future__ import annotations

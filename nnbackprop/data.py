@@ -21,31 +21,9 @@ import os
 import numpy as np
 
 from .errors import DataError
-from .files import MAX_LINE_BYTES, Stream, read_bytes, reading
+from .files import MAX_LINE_BYTES, Stream, reading
 
-
-def read_text(path: str) -> str:
-    """The text of ``path`` (a path or a :class:`~nnbackprop.files.Stream`).
-
-    UTF-8, a byte-order mark dropped, lines ending in ``\\n``.
-    """
-    raw = read_bytes(path, DataError, "CSV file")
-    return decode(raw, path)
-
-
-def decode(raw: bytes, source: str) -> str:
-    """Bytes to text, refusing binary files; CRLF and CR line ends become LF."""
-    if b"\x00" in raw:
-        offset = raw.index(b"\x00")
-        raise DataError(f"{source}: binary file (NUL byte at offset {offset}), expected CSV text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise DataError(f"{source}: line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x})") from None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
+BLOCK_BYTES = 1 << 22  # 4 MiB of CSV text parsed at once
 
 
 def load_columns(path: str, names: list[str | None]) -> tuple[list[str], list[np.ndarray]]:
@@ -77,34 +55,6 @@ def load_xy(path: str, input: str | None, target: str | None):
     if names[0] == names[1]:
         raise DataError(f"{path}: needs an input and a target column, found only '{names[0]}' for both")
     return names, arrays
-
-
-def _header(lines, source):
-    """The index of the header line and its column names."""
-    first = _first_nonblank(lines)
-    if first is None:
-        raise DataError(f"{source}: empty file, expected a header row and data rows")
-    return first, [cell.strip() for cell in _split(lines[first], source, first + 1)]
-
-
-def parse_columns(text: str, source: str, names: list[str | None]):
-    """:func:`load_columns` on text already read."""
-    lines = text.split("\n")
-    first, columns = _header(lines, source)
-    if all(_is_number(cell) for cell in columns):
-        raise DataError(f"{source}: line {first + 1}: no header row (the first line holds only numbers)")
-    indices = [_column_index(columns, name, position, source) for position, name in enumerate(names)]
-    used = [columns[i] for i in indices]
-    body_start = first + 1
-    if _first_nonblank(lines[body_start:]) is None:
-        raise DataError(f"{source}: a header row but no data rows")
-    arrays = _parse_body(lines, body_start, len(columns), indices, used, source)
-    return used, arrays
-
-
-# --- streaming: a CSV read and checked a block at a time -----------------------------
-
-BLOCK_BYTES = 1 << 22  # 4 MiB of CSV text parsed at once
 
 
 def stream_columns(path, pick):
@@ -358,10 +308,6 @@ def _open_text(path):
 def looks_like_number(line: str) -> bool:
     """True when ``line`` holds one number and nothing else (a values file, not a CSV header)."""
     return _is_number(line.strip())
-
-
-def _first_nonblank(lines):
-    return next((i for i, line in enumerate(lines) if line.strip()), None)
 
 
 def _split(line, source, number):

@@ -2,9 +2,7 @@
 
 
 class NnbackpropError(Exception):
-    """Bad input: a config, a data file, a result file or a value. Exit code 2."""
-
-    exit_code = 2
+    """Bad input: a config, a data file, a result file or a value (the command line: exit 2)."""
 
 
 class ConfigError(NnbackpropError):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import BLOCK_CELLS, Objective, normal_equations, spread  # noqa: F401 (names of this module too)
+from .network import Objective, normal_equations, spread  # noqa: F401 (normal_equations, spread: names of this module too)
 from .stopping import StopReason
 
 GRADIENT_TOLERANCE = 1e-4  # the default of training.gradient_tolerance
@@ -209,7 +209,7 @@ def auto_descent(track, objective, settings, interrupt, on_epoch=None):
     Each epoch is one accepted step ``new = old - rate * gradient`` whose SSR is at most
     the old one less ``ARMIJO * rate * |gradient|²``; a refused trial halves the rate (or
     less, by the quadratic the trial drew) and costs a pass but no epoch.  The first rate
-    is :func:`proposed_rate` at the start; after each step, ``|s|² / sᵀy`` (BB1).
+    is :func:`first_rate` at the start; after each step, ``|s|² / sᵀy`` (BB1).
     """
     mask = settings.trainable.astype(np.float64)
     columns = np.flatnonzero(settings.trainable)

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from . import data as data_mod
-from . import files
+from . import files, results
 from .errors import DataError, NnbackpropError
 from .files import Stream
 from .metrics import training_columns
@@ -67,15 +67,15 @@ class Points:
 def training_points(model, result_path: str) -> tuple[Points | None, list[str]]:
     """The training data a result names, if it can still be read, and notes for the user.
 
-    ``data.path`` is as it was when training ran (relative to that working directory);
-    when it is not found as given, the result file's folder is tried too.  A file that
-    is gone or unreadable is not an error: the curve is drawn without points.
+    Found as :func:`nnbackprop.results.training_data` finds it (``data.path``, the result
+    file's folder, ``data.abspath``).  A file that is gone or unreadable is not an error:
+    the curve is drawn without points.
     """
     info = model.document.get("data") if isinstance(model.document.get("data"), dict) else {}
     path = info.get("path")
     if not isinstance(path, str):
         return None, ["the result names no training data (data.path); drawing the curve without points"]
-    found = _find(path, result_path)
+    found = results.training_data(model.document, result_path)
     if found is None:
         return None, [f"training data {path} not found; drawing the curve without points"]
     names = training_columns(model.document)
@@ -88,13 +88,6 @@ def training_points(model, result_path: str) -> tuple[Points | None, list[str]]:
     if isinstance(digest, str) and data_mod.sha256(found) != digest:
         notes.append(f"training data {found} has changed since training (its SHA-256 differs)")
     return Points(f"training data ({len(x)})", x, y, training=True), notes
-
-
-def _find(path: str, result_path: str) -> str | None:
-    candidates = [path]
-    if not os.path.isabs(path) and not isinstance(result_path, Stream):
-        candidates.append(os.path.join(os.path.dirname(result_path), path))
-    return next((p for p in candidates if os.path.isfile(p)), None)
 
 
 # --- drawing -----------------------------------------------------------------------

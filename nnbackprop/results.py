@@ -46,7 +46,7 @@ class Model:
 
 
 def read(path: str) -> dict:
-    """The JSON object in ``path`` (``-`` is stdin)."""
+    """The JSON object in ``path`` (a path or a :class:`~nnbackprop.files.Stream`)."""
     with reading(path, ResultError, "result file"):
         text = read_bytes(path, ResultError, "result file").decode("utf-8")
     try:
@@ -82,6 +82,29 @@ def load_model(path: str) -> Model:
     check_document(document, path)
     input_name = dig(document, "data", "input") or dig(document, "config", "data", "input")
     return Model(theta, hidden, activation, input_name if isinstance(input_name, str) else None, document)
+
+
+def optimizer_name(training: dict) -> str:
+    """``lm``, or ``gd (learning rate R)`` with R a number or auto, from a config's ``training``."""
+    rate = training.get("learning_rate")
+    if training.get("optimizer") == "lm":
+        return "lm"
+    return f"gd (learning rate {rate if isinstance(rate, str) else format(rate, 'g')})"
+
+
+def headline(document: dict) -> str:
+    """A run in one line, as ``train``, the run object and the report begin it: the optimizer,
+    the epochs, the stop reason and the final SSR (left out when it is not a number)."""
+    training = dig(document, "config", "training")
+    epochs = document.get("epochs")
+    line = (
+        f"{optimizer_name(training if isinstance(training, dict) else {})}: {epochs} epoch{'' if epochs == 1 else 's'}"
+    )
+    line += f", stopped by {document.get('stop_reason')}"
+    loss = document.get("final_loss")
+    if isinstance(loss, (int, float)) and not isinstance(loss, bool):
+        line += f", SSR {loss:.6g}"
+    return line
 
 
 def check_fits(model: Model, config, path: str):

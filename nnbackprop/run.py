@@ -239,13 +239,8 @@ class Run:
 
     def summary(self) -> str:
         """One line: the optimizer, epochs, stop reason, SSR and the verdict."""
-        d = self.document
-        loss = "not finite" if d["final_loss"] is None else f"{d['final_loss']:.6g}"
-        verdict = "converged" if self.converged else "not converged"
-        epochs = f"{d['epochs']} epoch{'' if d['epochs'] == 1 else 's'}"
-        return (
-            f"{optimizer_name(d['config']['training'])}: {epochs}, stopped by {d['stop_reason']}, SSR {loss}, {verdict}"
-        )
+        loss = "" if self.document["final_loss"] is not None else ", SSR not finite"
+        return f"{results.headline(self.document)}{loss}, {'converged' if self.converged else 'not converged'}"
 
     def __repr__(self) -> str:
         return f"<nnbackprop.Run {self.summary()}>"
@@ -286,14 +281,6 @@ def _fit_svg(run) -> str:
     points = plot.Points(f"training data ({len(run.x)})", run.x, run.y, training=True)
     svg = plot.render(model, [points], "svg").decode("utf-8")
     return svg[svg.index("<svg") :]
-
-
-def optimizer_name(training: dict) -> str:
-    """``lm``, or ``gd (learning rate R)`` with R a number or auto."""
-    rate = training["learning_rate"]
-    if training["optimizer"] == "lm":
-        return "lm"
-    return f"gd (learning rate {rate if rate == 'auto' else format(rate, 'g')})"
 
 
 def network_at(config_path, overrides, params_path, stdin=None):
@@ -419,7 +406,8 @@ def _resumed(config, path, data_sha):
     if data_sha and results.dig(model.document, "data", "sha256") not in (None, data_sha):
         notes.append(f"{config.data.path} has changed since {path} was trained; carrying on with the new data")
     reason = model.document.get("stop_reason")
-    # a run that converged stays converged, unless the stop rule is now stricter
+    # a run stopped by min_step_size stays stopped, unless that rule is now stricter; any other
+    # (max_epochs, converged, interrupted) carries on, and lm or auto stops again at once if converged
     stricter = config.training.min_step_size < was.get("min_step_size", 0)
     state.reasons = [reason if reason == StopReason.MIN_STEP_SIZE and not stricter else None]
     return state, {"resumed_from": path}, notes

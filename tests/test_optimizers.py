@@ -72,7 +72,7 @@ def test_gradient_is_minus_two_residuals_times_the_jacobian(hidden):
 def test_normal_equations_sum_blocks_to_the_dense_products(monkeypatch):
     theta, x, y = random_problem(3, 2, n=50)
     jac, residual = jacobian(theta, x), y - forward(theta, x)
-    monkeypatch.setattr("nnbackprop.optimizers.BLOCK_CELLS", 7 * 8)  # blocks of 8 rows
+    monkeypatch.setattr("nnbackprop.network.BLOCK_CELLS", 7 * 8)  # blocks of 8 rows
     columns = np.array([0, 2, 5])
     ssr, jtj, jtr = normal_equations(theta, x, y, "softplus", columns)
     assert ssr == pytest.approx(residual @ residual, rel=1e-12)

@@ -229,8 +229,8 @@ def shows(shown: list[str], printed: list[str]) -> bool:
 def _environment(home: Path) -> dict:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", HOME=str(home))
     env["PYTHONUNBUFFERED"] = "1"  # stdout and stderr in the order a terminal shows them
-    for name in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR"):
-        env.pop(name, None)
+    for name in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
+        env.pop(name, None)  # (under `make test`, a make inside would say which folder it enters)
     return env
 
 

@@ -231,10 +231,18 @@ def test_report_says_where_it_wrote(result_file, tmp_path):
 
 
 def test_report_without_the_data_is_an_error(dosage, tmp_path):
-    document = {**dosage[0], "data": {**dosage[0]["data"], "path": str(tmp_path / "gone.csv")}}
+    gone = {"path": str(tmp_path / "gone.csv"), "abspath": str(tmp_path / "gone.csv")}
+    document = {**dosage[0], "data": {**dosage[0]["data"], **gone}}
     (tmp_path / "run.json").write_text(json.dumps(document))
     result = CliRunner().invoke(report, [str(tmp_path / "run.json")])
     assert isinstance(result.exception, DataError)
+
+
+def test_report_finds_the_data_where_plot_does(dosage, tmp_path):
+    document = {**dosage[0], "data": {**dosage[0]["data"], "path": "elsewhere/dosage.csv"}}  # from another folder
+    (tmp_path / "run.json").write_text(json.dumps(document))
+    result = CliRunner().invoke(report, [str(tmp_path / "run.json"), "--out", str(tmp_path / "run.html")])
+    assert result.exit_code == 0, result.output
 
 
 def program():
@@ -247,7 +255,8 @@ def program():
 
 
 def test_report_without_the_data_says_so_in_one_line(dosage, tmp_path):
-    document = {**dosage[0], "data": {**dosage[0]["data"], "path": str(tmp_path / "gone.csv")}}
+    gone = {"path": str(tmp_path / "gone.csv"), "abspath": str(tmp_path / "gone.csv")}
+    document = {**dosage[0], "data": {**dosage[0]["data"], **gone}}
     (tmp_path / "run.json").write_text(json.dumps(document))
     result = CliRunner().invoke(program(), ["report", str(tmp_path / "run.json")])
     assert (result.exit_code, result.stderr) == (

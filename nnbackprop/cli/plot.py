@@ -64,9 +64,6 @@ def plot(result_arg, params_path, out, data_path):
     result, data = stdin_or(result_path), data_path and stdin_or(data_path)
     files.check_not_inputs({"--out": out}, {"the result": result, "--data": data})
     model = results.load_model(result)
-    found = results.training_data(model.document, result)  # data.path, beside the result, data.abspath
-    if found is not None:
-        model.document["data"] = {**model.document["data"], "path": found}
     for note in plot_lib.plot(model, result, out, data):
         say(note, fg="yellow")
     say(f"wrote {out}")

@@ -9,6 +9,7 @@ import click
 from .. import data as data_lib
 from .. import files, results
 from ..errors import DataError
+from ..metrics import training_columns
 from .common import FILE_PATH, say, stdout_or
 
 
@@ -55,16 +56,13 @@ def report(result_path, out):
 
 
 def _training_data(document, result_path):
-    """The result's training data: data.path as given, else beside the result file."""
+    """The result's training data, found as ``plot`` finds it (:func:`nnbackprop.results.training_data`)."""
     info = document.get("data") if isinstance(document.get("data"), dict) else {}
     path = info.get("path")
     if not isinstance(path, str):
         raise DataError(f"{result_path}: names no training data (data.path); the page needs it")
-    candidates = [path]
-    if not os.path.isabs(path) and result_path != "-":
-        candidates.append(os.path.join(os.path.dirname(result_path), path))
-    found = next((p for p in candidates if os.path.isfile(p)), None)
+    found = results.training_data(document, result_path)
     if found is None:
         raise DataError(f"{path}: the training data of {result_path} is gone; the page needs it")
-    _, (x, y) = data_lib.load_columns(found, [info.get("input"), info.get("target")])
+    _, (x, y) = data_lib.load_columns(found, training_columns(document))
     return x, y

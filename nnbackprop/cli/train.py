@@ -126,7 +126,7 @@ def train(
         if t.restarts > 1 and (history_csv or checkpoint_every):
             option = "--history-csv" if history_csv else "--checkpoint-every"
             raise InputError(
-                f"{option} needs the starts trained together; {run.optimizer_name(config.to_dict()['training'])} "
+                f"{option} needs the starts trained together; {results.optimizer_name(config.to_dict()['training'])} "
                 f"trains its {t.restarts} restarts one after another: set training.restarts to 1"
             )
     if not quiet:
@@ -223,7 +223,7 @@ def _say_setup(job):
         f"{config.data.path} ({job.data['input']} -> {job.data['target']})"
     )
     say(
-        f"{run.optimizer_name(config.to_dict()['training'])}, at most {settings.max_epochs} epochs, "
+        f"{results.optimizer_name(config.to_dict()['training'])}, at most {settings.max_epochs} epochs, "
         f"min step size {settings.min_step_size:g}, gradient tolerance {settings.gradient_tolerance:g}, "
         f"trainable: {', '.join(trainable)}"
     )
@@ -349,11 +349,9 @@ def _summary(doc, out, verbose=False):
     params = "  ".join(
         f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items()
     )
-    epochs = f"{doc['epochs']} epoch{'' if doc['epochs'] == 1 else 's'}"
-    line = f"{run.optimizer_name(doc['config']['training'])}: {epochs}, stopped by {doc['stop_reason']}"
+    line = results.headline(doc)
     loss, best = doc["final_loss"], doc["best_loss"]
     if loss is not None:
-        line += f", SSR {loss:.6g}"
         if best is not None and best < loss:
             line += f" (the best, {best:.6g} at epoch {doc['best_epoch']}, beat the final one)"
         line += f" ({doc['wall_time_s']:.2f} s)"

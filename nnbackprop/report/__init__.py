@@ -24,7 +24,7 @@ import numpy as np
 from .. import gradcheck
 from ..errors import ResultError
 from ..network import ACTIVATIONS, DERIVATIVE_NAMES, param_names
-from ..results import finite_or_none
+from ..results import finite_or_none, headline
 
 BUDGET = 20_000  # at most this many parameter values kept per start (about 400 KB of JSON)
 MOST = 600  # and at most this many snapshots, whatever the number of parameters
@@ -225,7 +225,7 @@ def view_data(document: dict, x, observed) -> dict:
             "y": [finite_or_none(v) for v in observed.tolist()],
         },
         "run": run,
-        "summary": _summary(optimizer, rate, run, hidden, activation, len(x), data.get("path")),
+        "summary": _summary(document, run, hidden, activation, len(x), data.get("path")),
         "notes": _notes(isinstance(recorded, dict), epochs, run),
         "snapshots": {
             "recorded": isinstance(recorded, dict),
@@ -288,14 +288,9 @@ def _gradcheck(check) -> dict | None:
     return {"ok": check["ok"], "verdict": verdict, "parameters": rows}
 
 
-def _summary(optimizer, rate, run, hidden, activation, n, path) -> str:
+def _summary(document, run, hidden, activation, n, path) -> str:
     """One line, as ``nnbackprop train`` ends: optimizer, epochs, stop reason, SSR; then the network."""
-    name = "lm" if optimizer == "lm" else f"gd (learning rate {rate if isinstance(rate, str) else format(rate, 'g')})"
-    epochs = run["epochs"]
-    line = f"{name}: {epochs} epoch{'' if epochs == 1 else 's'}, stopped by {run['stop_reason']}"
-    if isinstance(run["final_loss"], (int, float)):
-        line += f", SSR {run['final_loss']:.6g}"
-    line += f"; {'converged' if run['converged'] else 'not converged'}"
+    line = f"{headline({**document, 'epochs': run['epochs']})}; {'converged' if run['converged'] else 'not converged'}"
     neurons = f"{hidden} hidden neuron{'' if hidden == 1 else 's'}"
     return f"{line}. A {activation} network with {neurons}, trained on {n} samples of {path or 'data'}."
 
