@@ -122,7 +122,7 @@ def train(
     _check_not_inputs(
         job, config_path, resume, init_params, {"--out": out, "--history-csv": history_csv, "--report": report_path}
     )
-    if t.optimizer != "gd" or t.learning_rate == "auto":
+    if not job.settings.fixed_rate:
         if t.restarts > 1 and (history_csv or checkpoint_every):
             option = "--history-csv" if history_csv else "--checkpoint-every"
             raise InputError(
