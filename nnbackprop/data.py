@@ -35,10 +35,11 @@ def load_columns(path: str, names: list[str | None]) -> tuple[list[str], list[np
     return stream_columns(path, lambda header: names)
 
 
-def load_xy(path: str, input: str | None, target: str | None):
+def load_xy(path: str, input: str | None, target: str | None, progress=None):
     """The input and target columns of a training CSV: ``(names, (x, y))``.
 
     A column not named is the first column that the other one does not take.
+    ``progress(bytes_read, bytes_in_all)`` is called after each block of a file.
     """
     if input is not None and input == target:
         raise DataError(f"{path}: input and target are the same column '{input}'")
@@ -51,13 +52,13 @@ def load_xy(path: str, input: str | None, target: str | None):
             return [input, free[0]]
         return [input, target]
 
-    names, arrays = stream_columns(path, pick)
+    names, arrays = stream_columns(path, pick, progress)
     if names[0] == names[1]:
         raise DataError(f"{path}: needs an input and a target column, found only '{names[0]}' for both")
     return names, arrays
 
 
-def stream_columns(path, pick):
+def stream_columns(path, pick, progress=None):
     """The columns ``pick(header)`` names (``None``: by position) of a CSV with a header row,
     read a block at a time: ``(used names, arrays)``.
 
@@ -79,6 +80,8 @@ def stream_columns(path, pick):
         out, rows = None, 0
         for start, block, lines in itertools.chain([first], blocks):
             values = _parse_block(block, path, start, number, len(header), indices, used)
+            if progress is not None and size:
+                progress(start + len(block), size)
             number += lines
             n = len(values[0])
             if not n:

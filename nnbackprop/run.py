@@ -77,7 +77,7 @@ def fit(
 
 
 def prepare(
-    config, overrides=None, *, resume=None, init_params=None, stdin=None, engine="kernel", scheduler=None
+    config, overrides=None, *, resume=None, init_params=None, stdin=None, engine="kernel", scheduler=None, reading=None
 ) -> Job:
     """Everything before training: the config, the data, the starting state; checked.
 
@@ -85,11 +85,11 @@ def prepare(
     overrides (``"KEY=VALUE"`` strings or ``(key, value, where)`` triples) for a config
     file.  ``config``, ``resume`` and ``init_params`` are paths or
     :class:`~nnbackprop.files.Stream` s; ``stdin`` is the stream a config's
-    ``data.path: -`` reads.
+    ``data.path: -`` reads.  ``reading(bytes_read, bytes_in_all)`` follows a long CSV read.
     """
     config, arrays = _config(config, overrides)
     if arrays is None:
-        names, (x, y), sha = _data(config, stdin)
+        names, (x, y), sha = _data(config, stdin, reading)
     else:
         x, y = arrays
         names, sha = [config.data.input or "x", config.data.target or "y"], None
@@ -300,7 +300,7 @@ def network_at(config_path, overrides, params_path, stdin=None):
 # --- what fit() was given -----------------------------------------------------------
 
 
-def _data(config, stdin):
+def _data(config, stdin, progress=None):
     """The config's data file (``-``: ``stdin``) as ``(names, (x, y), sha256)``."""
     source = config.data.path
     if source == "-":
@@ -310,7 +310,7 @@ def _data(config, stdin):
     if isinstance(source, str) and source.endswith(".npy"):  # read a block at a time, never whole
         names, xy = disk.columns(source, config.data.input, config.data.target)
     else:
-        names, xy = data_lib.load_xy(source, config.data.input, config.data.target)
+        names, xy = data_lib.load_xy(source, config.data.input, config.data.target, progress)
     return names, xy, data_lib.sha256(source)
 
 

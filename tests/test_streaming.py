@@ -136,3 +136,33 @@ def test_more_rows_than_the_first_block_suggests_still_fit(tmp_path, monkeypatch
     names, (x, y) = load(tmp_path, ("a,b\n" + long + short * 30).encode())
     assert len(x) == 310
     assert y[-1] == 9.0
+
+
+def test_a_long_read_shows_a_bar_on_a_terminal(tmp_path, monkeypatch):
+    from nnbackprop.cli.progress import Reading
+
+    monkeypatch.setattr(data, "BLOCK_BYTES", 64)
+    path = tmp_path / "data.csv"
+    path.write_text(PLAIN)
+    screen = io.StringIO()
+    bar = Reading("data.csv", stream=screen, interactive=True, delay=0.0, redraw=10**9)
+    data.load_xy(str(path), None, None, bar)
+    bar.close()
+    drawn = screen.getvalue()
+    assert drawn.startswith("\r[")
+    assert "reading data.csv: 100% of 0 MB" in drawn
+    assert drawn.endswith("\r\x1b[K")  # cleared for what follows
+
+
+def test_a_read_shows_nothing_off_a_terminal_or_when_short(tmp_path):
+    from nnbackprop.cli.progress import Reading
+
+    path = tmp_path / "data.csv"
+    path.write_text(PLAIN)
+    for bar in (
+        Reading("d", stream=io.StringIO(), interactive=False, delay=0.0),
+        Reading("d", stream=io.StringIO(), interactive=True),
+    ):
+        data.load_xy(str(path), None, None, bar)
+        bar.close()
+        assert bar.stream.getvalue() == ""

@@ -57,3 +57,32 @@ class Progress:
         if self.drawn:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+
+
+class Reading:
+    """A bar for a long read, ``reading(done, total)`` with byte counts: drawn only on a
+    terminal, and only once the read has lasted ``delay`` seconds; nothing elsewhere."""
+
+    def __init__(self, name: str, stream=None, interactive=None, delay=1.0, redraw=10):
+        self.name, self.stream = name, stream or sys.stderr
+        self.interactive = self.stream.isatty() if interactive is None else interactive
+        self.started = time.monotonic()
+        self.next_at, self.interval = self.started + delay, 1.0 / redraw
+        self.drawn = False
+
+    def __call__(self, done: int, total: int):
+        now = time.monotonic()
+        if not self.interactive or now < self.next_at or not total:
+            return
+        self.next_at = now + self.interval
+        share = min(done / total, 1.0)
+        bar = "#" * int(24 * share) + "." * (24 - int(24 * share))
+        left = _duration((now - self.started) / max(share, 1e-9) * (1 - share))
+        self.stream.write(f"\r[{bar}] reading {self.name}: {share:.0%} of {total / 1e6:,.0f} MB, {left} left\x1b[K")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self):
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()

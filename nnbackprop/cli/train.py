@@ -18,7 +18,7 @@ from ..network import param_names
 from ..stopping import StopReason
 from ..training import Interrupt
 from .common import CONFIG_OPTION, FILE_PATH, ExitStatus, InputError, config_overrides, say, stdin_or, stdout_or
-from .progress import Progress
+from .progress import Progress, Reading
 
 # --- train ---------------------------------------------------------------------------
 
@@ -105,15 +105,21 @@ def train(
       nnbackprop train -c configs/lesson1-main-ideas.yaml --history-csv b3.csv
       nnbackprop train -c configs/dosage.yaml --report runs/dosage.html
     """
-    job = run.prepare(
-        stdin_or(config_path),
-        _overrides(overrides, lr, epochs, seed),
-        resume=resume and stdin_or(resume),
-        init_params=init_params and stdin_or(init_params),
-        stdin=stdin_or("-"),
-        engine=engine,
-        scheduler=scheduler,
-    )
+    reading = None if quiet else Reading("the data")
+    try:
+        job = run.prepare(
+            stdin_or(config_path),
+            _overrides(overrides, lr, epochs, seed),
+            resume=resume and stdin_or(resume),
+            init_params=init_params and stdin_or(init_params),
+            stdin=stdin_or("-"),
+            engine=engine,
+            scheduler=scheduler,
+            reading=reading,
+        )
+    finally:
+        if reading is not None:
+            reading.close()
     if scheduler and engine != "dask":
         raise InputError("--scheduler goes with --engine dask")
     config, t = job.config, job.config.training
