@@ -33,8 +33,8 @@ sys.path.insert(0, ROOT)
 from click.testing import CliRunner  # noqa: E402
 
 from nnbackprop.cli import cli  # noqa: E402
-from nnbackprop.network import forward, jacobian, param_names  # noqa: E402
 from nnbackprop.cli.common import ExitStatus  # noqa: E402
+from nnbackprop.network import forward, jacobian, param_names  # noqa: E402
 from nnbackprop.training import initial_theta  # noqa: E402
 
 MAX_EPOCHS = 20_000  # gd (fixed and auto): epochs; the shipped dosage config's budget
