@@ -177,12 +177,12 @@ def _text_only(block: bytes, path, start: int):
 def _parse_block(block: bytes, path, start, line_before, ncols, indices, names):
     """The values of a block of whole lines: NumPy's C parser, or row by row to name a fault."""
     _text_only(block, path, start)
-    if not block.strip():
+    if not block or block.isspace():
         return [np.empty(0) for _ in indices]
     if b'"' not in block and block.isascii():
         table = _c_parse(block)
         if table is not None and table.shape[1] == ncols and np.isfinite(table[:, indices]).all():
-            return [np.ascontiguousarray(table[:, i]) for i in indices]
+            return [table[:, i] for i in indices]  # views: copied once, into the arrays
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError as e:
