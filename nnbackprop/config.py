@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections import abc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,3 +283,69 @@ def _training(tree, hidden, init) -> TrainingConfig:
             f"{LM_MAX_PARAMETERS:,} trainable parameters (hidden <= {(LM_MAX_PARAMETERS - 1) // 3}): use gd",
         )
     return t
+
+
+# --- the config as fit() is given it --------------------------------------------------
+
+SECTIONS = {  # fit(learning_rate=...) means training.learning_rate, and so on
+    **{name: f"training.{name}" for name in TrainingConfig.__dataclass_fields__},
+    **{name: f"model.{name}" for name in ModelConfig.__dataclass_fields__},
+    "input": "data.input",
+    "target": "data.target",
+}
+
+
+def given(config, overrides=None):
+    """``(Config, arrays or None)`` from what :func:`nnbackprop.fit` was given: a config's path
+    (or a :class:`~nnbackprop.files.Stream`) or a mapping with its keys, and the overrides (a
+    mapping: names, dotted keys, ``seed``, ``data``; or ``--set`` style overrides for a file)."""
+    if isinstance(overrides, abc.Mapping):
+        overrides = dict(overrides)
+        arrays = _arrays(overrides.pop("data", None), "fit(data=...)")
+        if "seed" in overrides:
+            overrides["init"] = {"seed": overrides.pop("seed")}
+        dotted = {SECTIONS.get(key, key): value for key, value in overrides.items()}
+        for key in dotted:
+            if key.split(".")[0] not in ("data", "model", "init", "training", "output"):
+                raise ConfigError(f"fit({key}=...): unknown key (known: {', '.join(SECTIONS)}, seed, data)")
+    else:
+        arrays, dotted = None, None
+    if isinstance(config, abc.Mapping):
+        mapping = dict(config)
+        data = mapping.get("data")
+        given = _arrays(data, "fit(config): data") if not isinstance(data, abc.Mapping) else None
+        if isinstance(data, abc.Mapping) and "path" in data and not isinstance(data["path"], (str, os.PathLike)):
+            given = _arrays(data["path"], "fit(config): data.path")
+            mapping["data"] = {k: v for k, v in data.items() if k != "path"}
+        elif given is not None:
+            mapping.pop("data")
+        arrays = arrays if arrays is not None else given
+        return from_mapping(mapping, dotted, arrays is not None), arrays
+    if not isinstance(config, (str, os.PathLike, Stream)):
+        raise ConfigError(f"fit(config): expected a config file's path or a mapping, got {type(config).__name__}")
+    if dotted is not None:
+        if arrays is not None:
+            raise ConfigError("fit(data=...): arrays go with a config mapping, not a config file")
+        overrides = [(key, _yaml(value), f"fit({key}={value!r:.60})") for key, value in dotted.items()]
+    return load(config if isinstance(config, Stream) else os.fspath(config), overrides or ()), None
+
+
+def _yaml(value) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def _arrays(value, where):
+    """A pair ``(x, y)`` of equal-length 1-D float arrays, or None when ``value`` is None."""
+    if value is None:
+        return None
+    try:
+        x, y = (np.asarray(v, dtype=np.float64) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected a pair of arrays (x, y) or a CSV path") from None
+    if x.ndim != 1 or y.ndim != 1 or len(x) != len(y):
+        raise ConfigError(f"{where}: x and y must be 1-D and of one length, got shapes {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ConfigError(f"{where}: every value must be a finite number")
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)

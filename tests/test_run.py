@@ -14,7 +14,7 @@ from conftest import ROOT
 
 import nnbackprop
 from nnbackprop.cli import cli
-from nnbackprop.run import SECTIONS
+from nnbackprop.config import SECTIONS
 
 DOSAGE = str(ROOT / "configs" / "dosage.yaml")
 DOSAGE_X, DOSAGE_Y = np.array([0.0, 0.5, 1.0]), np.array([0.0, 1.0, 0.0])
