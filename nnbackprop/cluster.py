@@ -198,7 +198,9 @@ class DaskObjective:
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, **QUIET)
             self._owned.append(cluster)
             scheduler = cluster
-        client = distributed.Client(scheduler, set_as_default=False)
+        if isinstance(scheduler, str):
+            distributed.comm.parse_host_port(distributed.comm.get_address_host_port(scheduler))  # ValueError at once
+        client = distributed.Client(scheduler, set_as_default=False, timeout="10s")
         self._owned.insert(0, client)  # the client closes before its cluster
         return client
 

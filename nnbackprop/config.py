@@ -313,6 +313,8 @@ def given(config, overrides=None):
     if isinstance(config, abc.Mapping):
         mapping = dict(config)
         data = mapping.get("data")
+        if isinstance(data, (str, os.PathLike)):  # a CSV's path for the data: {"path": it}
+            data = mapping["data"] = {"path": os.fspath(data)}
         given = _arrays(data, "fit(config): data") if not isinstance(data, abc.Mapping) else None
         if isinstance(data, abc.Mapping) and "path" in data and not isinstance(data["path"], (str, os.PathLike)):
             given = _arrays(data["path"], "fit(config): data.path")
@@ -333,7 +335,12 @@ def given(config, overrides=None):
 def _yaml(value) -> str:
     import yaml
 
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    if isinstance(value, np.generic):  # a NumPy number: its Python value
+        value = value.item()
+    try:
+        return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    except yaml.YAMLError:
+        raise ConfigError(f"fit(...={value!r:.60}): cannot use a {type(value).__name__} as a config value") from None
 
 
 def _arrays(value, where):
@@ -341,11 +348,16 @@ def _arrays(value, where):
     if value is None:
         return None
     try:
-        x, y = (np.asarray(v, dtype=np.float64) for v in value)
+        x, y = (np.asarray(v) for v in value)
+        if np.iscomplexobj(x) or np.iscomplexobj(y):
+            raise TypeError
+        x, y = x.astype(np.float64), y.astype(np.float64)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: expected a pair of arrays (x, y) or a CSV path") from None
+        raise ConfigError(f"{where}: expected a pair of real arrays (x, y), or {{'path': CSV}}") from None
     if x.ndim != 1 or y.ndim != 1 or len(x) != len(y):
         raise ConfigError(f"{where}: x and y must be 1-D and of one length, got shapes {x.shape} and {y.shape}")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ConfigError(f"{where}: every value must be a finite number")
+    if not len(x):
+        raise ConfigError(f"{where}: no rows of data")
     return np.ascontiguousarray(x), np.ascontiguousarray(y)

@@ -32,6 +32,10 @@ def load_columns(path: str, names: list[str | None]) -> tuple[list[str], list[np
     A name of ``None`` picks the column at the same position (first, second, ...).
     Returns the column names used and one float64 array per column.
     """
+    if isinstance(path, str) and path.endswith(".npy"):
+        from . import disk
+
+        return disk.load(path, names)
     return stream_columns(path, lambda header: names)
 
 

@@ -11,6 +11,7 @@ so a run on disk gives the numbers of the same run in memory.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -48,6 +49,11 @@ class Table:
         if fortran and shape[0] > 1:
             raise DataError(f"{path}: stored in Fortran order; save it C-ordered (np.ascontiguousarray)")
         self.rows, self.columns = shape
+        size = self.offset + self.rows * self.columns * 8
+        if os.path.getsize(path) < size:
+            raise DataError(
+                f"{path}: truncated: its header promises {size:,} bytes, the file holds {os.path.getsize(path):,}"
+            )
         self._last = threading.local()  # each thread's last block, so x and y of a block are read once
 
     def read(self, lo: int, hi: int) -> np.ndarray:
@@ -97,6 +103,18 @@ class Column:
         return np.ascontiguousarray(self.table.read(lo, hi)[:, self.index])
 
 
+def load(path: str, names):
+    """Columns of a .npy file (numbered ``names``: None for 0, 1, ...) as arrays in memory, for the
+    commands that look at the data rather than train on it."""
+    used, (x, y) = columns(path, *names)
+    return used, [np.asarray(x[0 : len(x)]), np.asarray(y[0 : len(y)])]
+
+
+def in_memory(column):
+    """An array of a column, on disk or not (the whole column is read)."""
+    return np.asarray(column[0 : len(column)]) if isinstance(column, Column) else column
+
+
 def columns(path: str, input: str | None, target: str | None):
     """``(names, (x, y))`` of the ``.npy`` file at ``path``: :class:`Column` s, checked finite."""
     table = Table(path)
@@ -108,5 +126,9 @@ def columns(path: str, input: str | None, target: str | None):
             indices.append(int(given))
         else:
             raise DataError(f"{path}: {key}: {given!r}: a .npy file's columns are numbered 0 to {table.columns - 1}")
+    if indices[0] == indices[1]:
+        raise DataError(f"{path}: input and target are the same column {indices[0]}")
+    if not table.rows:
+        raise DataError(f"{path}: no rows of data")
     table.check_finite(indices)
     return [str(i) for i in indices], (Column(table, indices[0]), Column(table, indices[1]))

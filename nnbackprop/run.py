@@ -9,6 +9,7 @@ printing, no stdin or stdout: the command line is a thin shell over :func:`prepa
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,7 @@ from . import data as data_lib
 from . import disk, optimizers, results
 from .config import Config
 from .errors import ConfigError
-from .files import name_of
+from .files import Stream, name_of
 from .kernel import Kernel
 from .network import forward, param_names
 from .stopping import StopReason
@@ -56,6 +57,11 @@ def fit(
     >>> run = fit("configs/dosage.yaml", max_epochs=100)
     >>> run.predict([0.0, 0.5, 1.0])        # doctest: +SKIP
     """
+    for name, value in (("resume", resume), ("init_params", init_params)):
+        if value is not None and not isinstance(value, (str, os.PathLike, Stream)):
+            raise ConfigError(f"fit({name}=...): expected a result file's path, got {type(value).__name__}")
+    if progress is not None and not callable(progress):
+        raise ConfigError(f"fit(progress=...): expected a function of (epoch, ssr), got {type(progress).__name__}")
     job = prepare(config, overrides, resume=resume, init_params=init_params, engine=engine, scheduler=scheduler)
     on_epoch = None
     if progress is not None:
@@ -90,6 +96,8 @@ def prepare(
     extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
     if engine not in ("kernel", "dask"):
         raise ConfigError(f"engine: must be kernel or dask, got {engine!r}")
+    if scheduler is not None and engine != "dask":
+        raise ConfigError("scheduler: goes with engine dask")
     return Job(config, x, y, state, data_info, extra, notes, engine, scheduler)
 
 
@@ -126,7 +134,11 @@ class Job:
                     if isinstance(path, str) and path.endswith(".npy")
                     else {"x": self.x, "observed": self.y}
                 )
-                self._objective = DaskObjective(**data, activation=activation, scheduler=self.scheduler)
+                try:
+                    self._objective = DaskObjective(**data, activation=activation, scheduler=self.scheduler)
+                except (OSError, ValueError, TimeoutError) as e:  # no scheduler there, or not an address
+                    where = f"--scheduler {self.scheduler}" if self.scheduler else "the local dask cluster"
+                    raise ConfigError(f"{where}: cannot connect: {e}") from None
             else:
                 self._objective = Kernel(self.x, self.y, activation)
         return self._objective
@@ -279,6 +291,7 @@ def network_at(config_path, overrides, params_path, stdin=None):
     config's start) and the trainable mask: what ``explain`` and ``gradcheck`` study."""
     config = config_lib.load(config_path, overrides)
     _, (x, y), _ = _data(config, stdin)
+    x, y = disk.in_memory(x), disk.in_memory(y)  # explain and gradcheck look at every sample
     if params_path:
         model = results.load_model(params_path)
         results.check_fits(model, config, params_path)

@@ -116,3 +116,45 @@ def test_a_column_is_read_by_ranges_only(npy):
     _, (x, _) = disk.columns(npy, None, None)
     with pytest.raises(TypeError, match="by ranges of rows"):
         x[3]
+
+
+@pytest.mark.parametrize(
+    ("array", "cut", "message"),
+    [
+        (np.zeros((0, 2)), None, "no rows of data"),
+        (np.zeros((50, 2)), 300, "truncated: its header promises 928 bytes, the file holds 300"),
+    ],
+)
+def test_an_empty_or_truncated_npy_is_one_data_error(tmp_path, array, cut, message):
+    path = tmp_path / "bad.npy"
+    np.save(path, array)
+    if cut:
+        path.write_bytes(path.read_bytes()[:cut])
+    with pytest.raises(nnbackprop.DataError, match=message):
+        disk.columns(str(path), None, None)
+
+
+def test_input_and_target_cannot_be_one_column(npy):
+    with pytest.raises(nnbackprop.DataError, match="input and target are the same column 1"):
+        disk.columns(npy, "1", "1")
+
+
+def test_every_command_takes_a_npy_run(npy, tmp_path):
+    from click.testing import CliRunner
+
+    from nnbackprop.cli import cli
+
+    config = tmp_path / "npy.yaml"
+    config.write_text(f"data:\n  path: {npy}\nmodel:\n  hidden: 2\ninit:\n  seed: 0\ntraining:\n  max_epochs: 3\n")
+    result, page = tmp_path / "run.json", tmp_path / "run.html"
+    runs = [
+        ["train", "-c", config, "-o", result, "--report", page, "-q"],
+        ["explain", "-c", config],
+        ["gradcheck", "-c", config],
+        ["evaluate", "-p", result, "-d", npy],
+        ["report", result, "-o", tmp_path / "again.html"],
+    ]
+    for args in runs:
+        done = CliRunner().invoke(cli, [str(a) for a in args])
+        assert done.exit_code == 0, (args, done.output)
+    assert (tmp_path / "again.html").read_bytes() == page.read_bytes()

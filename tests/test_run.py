@@ -278,3 +278,38 @@ def test_train_report_refuses_the_same_place_as_out(tmp_path):
     result = CliRunner().invoke(cli, ["train", "-c", DOSAGE, "--out", str(out), "--report", str(out)])
     assert result.exit_code == 2
     assert result.stderr == f"Error: --report and --out are both {out}: give them different places\n"
+
+
+@pytest.mark.parametrize(
+    ("config", "arguments", "message"),
+    [
+        (DOSAGE, {"resume": {}}, "fit(resume=...): expected a result file's path, got dict"),
+        (DOSAGE, {"progress": 5}, "fit(progress=...): expected a function of (epoch, ssr), got int"),
+        (DOSAGE, {"scheduler": "tcp://x:1"}, "scheduler: goes with engine dask"),
+        ({"data": (DOSAGE_X + 1j, DOSAGE_Y)}, {}, "expected a pair of real arrays"),
+        ({"data": ([], [])}, {}, "no rows of data"),
+    ],
+)
+def test_fit_checks_its_own_arguments(config, arguments, message):
+    with pytest.raises(nnbackprop.NnbackpropError) as error:
+        nnbackprop.fit(config, **arguments)
+    assert message in str(error.value)
+
+
+def test_numpy_numbers_are_numbers_to_fit():
+    assert nnbackprop.fit(DOSAGE, learning_rate=np.float64(0.02), max_epochs=np.int64(3)).document["epochs"] == 3
+
+
+def test_a_path_may_stand_for_the_data(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    run = nnbackprop.fit({"data": "data/dosage.csv"}, max_epochs=2)
+    assert run.document["data"]["rows"] == 3
+
+
+def test_report_refuses_to_write_over_its_result(tmp_path):
+    result = tmp_path / "run.json"
+    CliRunner().invoke(cli, ["train", "-c", DOSAGE, "--epochs", "3", "--out", str(result), "-q"])
+    before = result.read_bytes()
+    done = CliRunner().invoke(cli, ["report", str(result), "-o", str(result)])
+    assert done.exit_code == 2
+    assert result.read_bytes() == before

@@ -47,6 +47,7 @@ def report(result_path, out):
     if result_path == "-":
         raise click.UsageError("RESULT must be a file: the page reads the training data the result names")
     out = out or os.path.splitext(result_path)[0] + ".html"
+    files.check_not_inputs({"--out": stdout_or(out)}, {"the result": result_path})
     model = results.load_model(result_path)
     x, y = _training_data(model.document, result_path)
     text = report_lib.page(model.document, x, y)
@@ -61,6 +62,11 @@ def _training_data(document, result_path):
     path = info.get("path")
     if not isinstance(path, str):
         raise DataError(f"{result_path}: names no training data (data.path); the page needs it")
+    if path == "-":
+        raise DataError(
+            f"{result_path}: was trained on data from stdin, which cannot be read again: "
+            "make the page while training, with train --report PAGE"
+        )
     found = results.training_data(document, result_path)
     if found is None:
         raise DataError(f"{path}: the training data of {result_path} is gone; the page needs it")

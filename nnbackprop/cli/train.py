@@ -13,7 +13,7 @@ import time
 import click
 import numpy as np
 
-from .. import files, history, optimizers, results, run
+from .. import disk, files, history, optimizers, results, run
 from ..network import param_names
 from ..stopping import StopReason
 from ..training import Interrupt
@@ -188,7 +188,8 @@ def train(
             if report_path:
                 from .. import report
 
-                files.write_text(report.page(doc, job.x, job.y), stdout_or(report_path))
+                x, y = disk.in_memory(job.x), disk.in_memory(job.y)
+                files.write_text(report.page(doc, x, y), stdout_or(report_path))
         if not quiet:
             _summary(doc, out, verbose)
             if history_csv:
