@@ -82,7 +82,7 @@ class Table:
                 row, col = np.argwhere(bad)[0]
                 column = indices[col]
                 value = block[row, column]
-                where = f"{self.path}: row {rows.start + row}, column {column}"
+                where = f"{self.path}: row {rows.start + row} (from 0, as NumPy counts), column {column}"
                 raise DataError(f"{where}: {float(value)!r} is not a finite number")
 
 

@@ -503,3 +503,11 @@ def test_a_wide_network_draws_a_subset_and_says_so(open_report, tmp_path):
     document, x, y = train({"hidden": 30, "seed": 1, "max_epochs": 50})
     view = open_report(write(tmp_path, "wide", document, x, y))
     assert "Drawn: 6 of the 30 hidden neurons" in view.text("#network-note")
+
+
+def test_report_writes_html_only_under_an_html_name(dosage, tmp_path):
+    (tmp_path / "run.json").write_text(json.dumps(dosage[0]))
+    result = CliRunner().invoke(program(), ["report", str(tmp_path / "run.json"), "-o", str(tmp_path / "run.png")])
+    assert result.exit_code == 2
+    assert "give a name ending in .html" in result.stderr
+    assert not (tmp_path / "run.png").exists()

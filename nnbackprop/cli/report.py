@@ -47,6 +47,8 @@ def report(result_path, out):
     if result_path == "-":
         raise click.UsageError("RESULT must be a file: the page reads the training data the result names")
     out = out or os.path.splitext(result_path)[0] + ".html"
+    if out != "-" and not out.lower().endswith((".html", ".htm")):
+        raise click.UsageError(f"--out {out}: the page is HTML; give a name ending in .html (or - for stdout)")
     files.check_not_inputs({"--out": stdout_or(out)}, {"the result": result_path})
     model = results.load_model(result_path)
     x, y = _training_data(model.document, result_path)
