@@ -10,6 +10,7 @@ from nnbackprop import disk
 from nnbackprop.kernel import CHUNK, Kernel
 from nnbackprop.network import BLOCK_CELLS, normal_equations, spread
 
+FROM_0 = "(from 0, as NumPy counts)"
 ROWS = 3 * CHUNK + 123  # several kernel blocks, and (at P = 13) several normal-equation blocks
 
 
@@ -87,8 +88,8 @@ def test_other_columns_can_be_named_by_number(npy):
         (np.zeros((5, 1)), "got shape (5, 1)"),
         (np.zeros((5, 2), dtype=np.float32), "of float32"),
         (np.asfortranarray(np.zeros((5, 2))), "stored in Fortran order"),
-        (np.array([[0.0, 1.0], [2.0, np.nan]]), "row 1 (from 0, as NumPy counts), column 1: nan is not a finite number"),
-        (np.array([[0.0, 1.0], [np.inf, 3.0]]), "row 1 (from 0, as NumPy counts), column 0: inf is not a finite number"),
+        (np.array([[0.0, 1.0], [2.0, np.nan]]), f"row 1 {FROM_0}, column 1: nan is not a finite number"),
+        (np.array([[0.0, 1.0], [np.inf, 3.0]]), f"row 1 {FROM_0}, column 0: inf is not a finite number"),
     ],
 )
 def test_a_bad_npy_file_is_one_data_error(tmp_path, array, message):
