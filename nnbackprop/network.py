@@ -238,9 +238,10 @@ def spread(observed) -> float:
         scale = max(float(np.abs(part).max()) for part in parts())
         if not 0 < scale < math.inf:
             return 0.0
-        mean = sum(float(np.sum(part / scale)) for part in parts()) / n
         if isinstance(observed, np.ndarray):
             mean = float(np.mean(observed / scale))  # NumPy's pairwise mean, as it has always been
+        else:
+            mean = sum(float(np.sum(part / scale)) for part in parts()) / n
         return scale * math.sqrt(sum(float((part / scale - mean) @ (part / scale - mean)) for part in parts()))
 
 

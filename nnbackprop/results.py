@@ -19,6 +19,15 @@ def finite_or_none(value):
     return value if math.isfinite(value) else None
 
 
+def json_safe(value):
+    """Plain data for strict JSON, to any depth: NaN and infinities become null."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return finite_or_none(value) if isinstance(value, float) else value
+
+
 def named(theta, hidden: int) -> dict[str, float]:
     return {name: finite_or_none(v) for name, v in zip(param_names(hidden), theta)}
 

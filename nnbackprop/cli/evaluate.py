@@ -58,7 +58,7 @@ def evaluate(params_path, data_path, input_column, target_column, fmt):
     if note:
         say(note, fg="yellow")
     if fmt == "json":
-        click.echo(json.dumps({k: results.finite_or_none(v) if isinstance(v, float) else v for k, v in scores.items()}))
+        click.echo(json.dumps(results.json_safe(scores)))
         return
     labels = {"n": "n", "ssr": "SSR", "mse": "MSE", "rmse": "RMSE", "r2": "R²"}
     for key, value in scores.items():

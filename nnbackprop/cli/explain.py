@@ -37,15 +37,6 @@ def _finite_option(param, value):
     return value
 
 
-def _json_safe(value):
-    """Plain data for strict JSON: NaN and infinities become null."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return results.finite_or_none(value) if isinstance(value, float) else value
-
-
 NETWORK_OPTIONS = options(
     CONFIG_OPTION,
     click.option(
@@ -112,7 +103,7 @@ def explain(config_path, params_path, overrides, lr, epochs, seed, fmt, quiet):
         else:
             report = explain_lib.explain(theta, x, y, activation, t.learning_rate, trainable, t.gradient_tolerance)
     if fmt == "json":
-        click.echo(results.dumps(_json_safe(report)), nl=False)
+        click.echo(results.dumps(results.json_safe(report)), nl=False)
     else:
         click.echo(explain_lib.to_text(report), nl=False)
 
@@ -150,7 +141,7 @@ def gradcheck(config_path, params_path, overrides, lr, epochs, seed, fmt, quiet,
     with np.errstate(over="ignore", invalid="ignore"):
         report = gradcheck_lib.check(theta, x, y, config.model.activation, tolerance)
     if fmt == "json":
-        click.echo(results.dumps(_json_safe(report)), nl=False)
+        click.echo(results.dumps(results.json_safe(report)), nl=False)
     else:
         click.echo(gradcheck_lib.to_text(report), nl=False)
     params = report["parameters"]

@@ -109,7 +109,7 @@ def train(
     try:
         job = run.prepare(
             stdin_or(config_path),
-            _overrides(overrides, lr, epochs, seed),
+            config_overrides(overrides, lr, epochs, seed),
             resume=resume and stdin_or(resume),
             init_params=init_params and stdin_or(init_params),
             stdin=stdin_or("-"),
@@ -234,11 +234,6 @@ def _say_setup(job):
         f"min step size {settings.min_step_size:g}, gradient tolerance {settings.gradient_tolerance:g}, "
         f"trainable: {', '.join(trainable)}"
     )
-
-
-def _overrides(sets, lr, epochs, seed) -> list:
-    """--set, then the short flags, each remembering the option it came from."""
-    return config_overrides(sets, lr, epochs, seed)
 
 
 def _check_outputs(out, history_csv, checkpoint_every, report_path=None):
