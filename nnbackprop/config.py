@@ -65,11 +65,12 @@ class InitConfig:
 
 OPTIMIZERS = ("gd", "lm")
 LM_MAX_PARAMETERS = 2000  # lm's JᵀJ is P x P: 32 MB and about a second of solving each iteration here
+LM_DEFAULT_PARAMETERS = 100  # a config naming neither optimizer nor learning rate gets lm up to this many
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    optimizer: str = Settings.optimizer
+    optimizer: str = Settings.optimizer  # "gd"; "lm" where a config names neither this nor a rate (_training)
     learning_rate: float | str = "auto"  # a fixed rate, or "auto": a step size found from the data
     max_epochs: int = 1000
     min_step_size: float = 0.001
@@ -275,6 +276,8 @@ def _training(tree, hidden, init) -> TrainingConfig:
             fail(tree["restarts"], "training.restarts", "needs init: {seed: N} so that the starts differ")
         t = dataclasses.replace(t, restarts=restarts)
     trained = len(t.trainable) if t.trainable is not None else 3 * hidden + 1
+    if "optimizer" not in tree and "learning_rate" not in tree and trained <= LM_DEFAULT_PARAMETERS:
+        t = dataclasses.replace(t, optimizer="lm")  # nothing asked for: the optimizer that fits (README)
     if t.optimizer == "lm" and trained > LM_MAX_PARAMETERS:
         fail(
             tree["optimizer"],

@@ -43,8 +43,8 @@ class NNBackpropRegressor(RegressorMixin, BaseEstimator):
     hidden, activation :
         ``model.hidden`` and ``model.activation`` of a config, with its defaults.
     optimizer : {"lm", "gd"}, default="lm"
-        ``training.optimizer``.  The default here is Levenberg-Marquardt, not the
-        config's gd: it fits small data far better in the config's 1000 epochs
+        ``training.optimizer``.  Levenberg-Marquardt, as for a config that names no
+        learning rate: it fits small data far better in the config's 1000 epochs
         (benchmarks/FIT_RESULTS.md), so the estimator fits well out of the box.
     learning_rate, max_epochs, min_step_size, gradient_tolerance, restarts, trainable :
         The ``training`` keys of a config, with its defaults (``learning_rate`` is used by gd only).

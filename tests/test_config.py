@@ -31,11 +31,29 @@ def test_defaults(write_config):
         1000,
         0.001,
     )
-    assert config.training.optimizer == "gd"
+    assert config.training.optimizer == "lm"  # neither an optimizer nor a rate named
     assert config.training.trainable is None
     assert config.training.restarts == 1
     assert config.data.input is None
     assert config.data.target is None
+
+
+@pytest.mark.parametrize(
+    ("training", "hidden", "optimizer", "rate"),
+    [
+        ("{}", 2, "lm", "auto"),  # nothing named: the optimizer that fits
+        ("{learning_rate: 0.01}", 2, "gd", 0.01),  # a rate: the article's gradient descent
+        ("{learning_rate: auto}", 2, "gd", "auto"),
+        ("{optimizer: gd}", 2, "gd", "auto"),
+        ("{}", 33, "lm", "auto"),  # 100 parameters
+        ("{}", 34, "gd", "auto"),  # 103: past LM_DEFAULT_PARAMETERS
+        ("{trainable: [w1, b1]}", 34, "lm", "auto"),  # what trains counts
+    ],
+)
+def test_the_default_optimizer_is_lm_unless_a_rate_is_named(write_config, training, hidden, optimizer, rate):
+    text = f"data: {{path: data.csv}}\nmodel: {{hidden: {hidden}}}\ntraining: {training}\n"
+    config = load(str(write_config(text)))
+    assert (config.training.optimizer, config.training.learning_rate) == (optimizer, rate)
 
 
 def test_paths_resolve_against_the_config_folder(write_config, tmp_path):

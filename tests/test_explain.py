@@ -629,9 +629,11 @@ def test_explain_command_auto_shows_the_rate(invoke):
     doc = json.loads(invoke("explain", "-c", DOSAGE, "--set", "training.learning_rate=auto", "-f", "json").stdout)
     assert doc["learning_rate"] == rate
     assert doc["auto"]["accepts_step"] is True
-    sine = invoke("explain", "-c", str(ROOT / "configs" / "sine.yaml"))  # auto is the default
-    assert sine.exit_code == 0, sine.stderr
-    assert "learning rate auto: " in sine.stdout
+    sine = str(ROOT / "configs" / "sine.yaml")  # names neither optimizer nor rate: lm
+    assert invoke("explain", "-c", sine).stdout.startswith("One step of Levenberg-Marquardt")
+    gd = invoke("explain", "-c", sine, "--set", "training.optimizer=gd")  # gd's default rate is auto
+    assert gd.exit_code == 0, gd.stderr
+    assert "learning rate auto: " in gd.stdout
 
 
 def test_explain_help_says_what_lm_and_auto_show(invoke):

@@ -302,6 +302,15 @@ def test_learning_rate_auto_may_be_quoted(write_config):
     )
 
 
+def test_the_shipped_sine_config_as_written_converges(invoke):
+    """The issue's new user: data, hidden and a seed, nothing else (lm, as no rate is named)."""
+    result = invoke("train", "-c", ROOT / "configs" / "sine.yaml", "--require-convergence", "--out", "-")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["optimizer"], doc["converged"], doc["stop_reason"]) == ("lm", True, "converged")
+    assert doc["gradient_cosine"] <= doc["config"]["training"]["gradient_tolerance"]
+
+
 @pytest.mark.parametrize("rate", ["0.0001", "0.002"])  # the issue's stalled run, and its run that fell to a flat line
 def test_the_shipped_sine_data_at_a_poor_fixed_rate_is_not_converged(rate, invoke):
 
