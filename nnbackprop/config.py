@@ -66,6 +66,7 @@ class InitConfig:
 OPTIMIZERS = ("gd", "lm")
 LM_MAX_PARAMETERS = 2000  # lm's JᵀJ is P x P: 32 MB and about a second of solving each iteration here
 LM_DEFAULT_PARAMETERS = 100  # a config naming neither optimizer nor learning rate gets lm up to this many
+LM_MAX_EPOCHS = 5000  # lm's max_epochs where none is named: fits whose weights keep growing need thousands
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,8 @@ def _training(tree, hidden, init) -> TrainingConfig:
     trained = len(t.trainable) if t.trainable is not None else 3 * hidden + 1
     if "optimizer" not in tree and "learning_rate" not in tree and trained <= LM_DEFAULT_PARAMETERS:
         t = dataclasses.replace(t, optimizer="lm")  # nothing asked for: the optimizer that fits (README)
+    if t.optimizer == "lm" and "max_epochs" not in tree:
+        t = dataclasses.replace(t, max_epochs=LM_MAX_EPOCHS)  # it stops by itself once converged
     if t.optimizer == "lm" and trained > LM_MAX_PARAMETERS:
         fail(
             tree["optimizer"],

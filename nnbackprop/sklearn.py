@@ -44,9 +44,12 @@ class NNBackpropRegressor(RegressorMixin, BaseEstimator):
         ``model.hidden`` and ``model.activation`` of a config, with its defaults.
     optimizer : {"lm", "gd"}, default="lm"
         ``training.optimizer``.  Levenberg-Marquardt, as for a config that names no
-        learning rate: it fits small data far better in the config's 1000 epochs
+        learning rate: it fits small data far better than gradient descent
         (benchmarks/FIT_RESULTS.md), so the estimator fits well out of the box.
-    learning_rate, max_epochs, min_step_size, gradient_tolerance, restarts, trainable :
+    max_epochs : int or None, default=None
+        ``training.max_epochs``; None is the config's default for the optimizer
+        (5000 for lm, 1000 for gd).
+    learning_rate, min_step_size, gradient_tolerance, restarts, trainable :
         The ``training`` keys of a config, with its defaults (``learning_rate`` is used by gd only).
     random_state : int, RandomState instance or None, default=None
         The seed the starting weights are drawn with (``init.seed``).  None is the
@@ -77,7 +80,7 @@ class NNBackpropRegressor(RegressorMixin, BaseEstimator):
         activation=ModelConfig.activation,
         optimizer=OPTIMIZER,
         learning_rate=TrainingConfig.learning_rate,
-        max_epochs=TrainingConfig.max_epochs,
+        max_epochs=None,
         min_step_size=TrainingConfig.min_step_size,
         gradient_tolerance=TrainingConfig.gradient_tolerance,
         restarts=TrainingConfig.restarts,

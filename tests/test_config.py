@@ -28,7 +28,7 @@ def test_defaults(write_config):
     assert config.init.seed == 0
     assert (config.training.learning_rate, config.training.max_epochs, config.training.min_step_size) == (
         "auto",
-        1000,
+        5000,  # lm's
         0.001,
     )
     assert config.training.optimizer == "lm"  # neither an optimizer nor a rate named
@@ -54,6 +54,9 @@ def test_the_default_optimizer_is_lm_unless_a_rate_is_named(write_config, traini
     text = f"data: {{path: data.csv}}\nmodel: {{hidden: {hidden}}}\ntraining: {training}\n"
     config = load(str(write_config(text)))
     assert (config.training.optimizer, config.training.learning_rate) == (optimizer, rate)
+    assert config.training.max_epochs == (5000 if optimizer == "lm" else 1000)
+    named = load(str(write_config(text.replace("training: {", "training: {max_epochs: 7, ").replace("{max_epochs: 7, }", "{max_epochs: 7}"))))
+    assert (named.training.optimizer, named.training.max_epochs) == (optimizer, 7)
 
 
 def test_paths_resolve_against_the_config_folder(write_config, tmp_path):

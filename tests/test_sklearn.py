@@ -139,11 +139,11 @@ def test_params_equal_nnbackprop_fit(sine):
     assert model.params_ == run.params
 
 
-def test_defaults_are_the_configs_but_the_optimizer(sine):
+def test_defaults_are_the_configs_with_no_learning_rate(sine):
     X, y = sine
-    with pytest.warns(ConvergenceWarning):  # hidden 2 on the sine: 1000 iterations, not converged
-        model = NNBackpropRegressor().fit(X, y)
-    assert model.run_.config == nnbackprop.fit({"data": (X[:, 0], y)}, optimizer="lm").config
+    model = NNBackpropRegressor().fit(X, y)
+    assert model.run_.config == nnbackprop.fit({"data": (X[:, 0], y)}).config
+    assert (model.run_.config.training.optimizer, model.run_.config.training.max_epochs) == ("lm", 5000)
 
 
 def test_no_random_state_is_the_configs_seed(sine):
