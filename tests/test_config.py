@@ -41,21 +41,23 @@ def test_defaults(write_config):
 @pytest.mark.parametrize(
     ("training", "hidden", "optimizer", "rate"),
     [
-        ("{}", 2, "lm", "auto"),  # nothing named: the optimizer that fits
-        ("{learning_rate: 0.01}", 2, "gd", 0.01),  # a rate: the article's gradient descent
-        ("{learning_rate: auto}", 2, "gd", "auto"),
-        ("{optimizer: gd}", 2, "gd", "auto"),
-        ("{}", 33, "lm", "auto"),  # 100 parameters
-        ("{}", 34, "gd", "auto"),  # 103: past LM_DEFAULT_PARAMETERS
-        ("{trainable: [w1, b1]}", 34, "lm", "auto"),  # what trains counts
+        ("", 2, "lm", "auto"),  # nothing named: the optimizer that fits
+        ("learning_rate: 0.01", 2, "gd", 0.01),  # a rate: the article's gradient descent
+        ("learning_rate: auto", 2, "gd", "auto"),
+        ("optimizer: gd", 2, "gd", "auto"),
+        ("", 33, "lm", "auto"),  # 100 parameters
+        ("", 34, "gd", "auto"),  # 103: past LM_DEFAULT_PARAMETERS
+        ("trainable: [w1, b1]", 34, "lm", "auto"),  # what trains counts
     ],
 )
 def test_the_default_optimizer_is_lm_unless_a_rate_is_named(write_config, training, hidden, optimizer, rate):
-    text = f"data: {{path: data.csv}}\nmodel: {{hidden: {hidden}}}\ntraining: {training}\n"
-    config = load(str(write_config(text)))
-    assert (config.training.optimizer, config.training.learning_rate) == (optimizer, rate)
-    assert config.training.max_epochs == (5000 if optimizer == "lm" else 1000)
-    named = load(str(write_config(text.replace("training: {", "training: {max_epochs: 7, ").replace("{max_epochs: 7, }", "{max_epochs: 7}"))))
+    def config(keys):
+        return load(str(write_config(f"data: {{path: data.csv}}\nmodel: {{hidden: {hidden}}}\ntraining: {{{keys}}}\n")))
+
+    default = config(training)
+    assert (default.training.optimizer, default.training.learning_rate) == (optimizer, rate)
+    assert default.training.max_epochs == (5000 if optimizer == "lm" else 1000)
+    named = config(", ".join(filter(None, [training, "max_epochs: 7"])))
     assert (named.training.optimizer, named.training.max_epochs) == (optimizer, 7)
 
 
