@@ -23,10 +23,10 @@ from nnbackprop.config import InitConfig, ModelConfig, TrainingConfig
 from nnbackprop.errors import NnbackpropError
 from nnbackprop.run import fit as nnbackprop_fit
 
-# The estimator's own default, chosen deliberately over the config's ("gd"): Levenberg-Marquardt
-# fits small 1-D data far better in the same number of epochs (benchmarks/FIT_RESULTS.md: on sine,
-# lm reaches the best SSR from 90% of starts in a median 407 iterations; gd with the config's
-# defaults from none), and scikit-learn users expect fit() to fit.
+# The estimator's default, as a config's that names no learning rate: Levenberg-Marquardt fits small
+# 1-D data far better than gradient descent (benchmarks/FIT_RESULTS.md: on sine, lm reaches the best
+# SSR from 90% of starts in a median 407 iterations; gd with learning_rate: auto from none), and
+# scikit-learn users expect fit() to fit.  Named here, so that a learning_rate given leaves it lm.
 OPTIMIZER = "lm"
 
 
