@@ -268,7 +268,8 @@ def main():
             f"# Fit suite\n\n`python benchmarks/fit_suite.py{' --quick' if args.quick else ''}`: {len(starts)} seeded "
             f"starts (--seed 0..{len(starts) - 1}) per dataset and method. gd: at most {MAX_EPOCHS} epochs (fixed "
             f"rate: min_step_size {GD_MIN_STEP:g}); lm: at most {MAX_LM} iterations; defaults: the config as written "
-            f"(data, hidden, seed: lm, as it names no learning rate, at most {LM_MAX_EPOCHS} iterations); trf: max_nfev {MAX_LM}; sklearn: max_iter 5000, its default alpha (an L2 penalty), "
+            f"(data, hidden, seed: lm, as it names no learning rate, at most {LM_MAX_EPOCHS} iterations); trf: "
+            f"max_nfev {MAX_LM}; sklearn: max_iter 5000, its default alpha (an L2 penalty), "
             f"relu/tanh: not the same network, so left out of the best SSR.\n\n{machine()}\n",
             "| dataset | rows | hidden | gd fixed rate | true curve's held-out R² | best SSR (softplus methods) |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
