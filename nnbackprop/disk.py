@@ -107,7 +107,7 @@ def load(path: str, names):
     """Columns of a .npy file (numbered ``names``: None for 0, 1, ...) as arrays in memory, for the
     commands that look at the data rather than train on it."""
     used, (x, y) = columns(path, *names)
-    return used, [np.asarray(x[0 : len(x)]), np.asarray(y[0 : len(y)])]
+    return used, [in_memory(x), in_memory(y)]
 
 
 def in_memory(column):

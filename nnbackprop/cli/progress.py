@@ -17,7 +17,22 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-class Progress:
+def _bar(share: float, width: int = 24) -> str:
+    filled = int(width * min(share, 1.0))
+    return "#" * filled + "." * (width - filled)
+
+
+class _Line:
+    """A line on ``stream`` that may be redrawn in place (``drawn``) and is cleared at ``close``."""
+
+    def close(self):
+        """Clear the bar, so the summary that follows starts on a clean line."""
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+class Progress(_Line):
     """Shows epoch, loss and time left; ``update(epoch, loss)`` may be called as often as wanted.
 
     On a terminal it redraws one line in place at most ``redraw`` times a second, and only
@@ -43,23 +58,15 @@ class Progress:
         left = elapsed / max(epoch - self.first, 1) * (self.max_epochs - epoch)
         text = f"epoch {epoch:,}/{self.max_epochs:,}  SSR {loss:.6g}  {_duration(elapsed)}"
         if self.interactive:
-            width = 24
-            filled = int(width * epoch / max(self.max_epochs, 1))
-            bar = "#" * filled + "." * (width - filled)
+            bar = _bar(epoch / max(self.max_epochs, 1))
             self.stream.write(f"\r[{bar}] {text}, at most {_duration(left)} left\x1b[K")
             self.drawn = True
         else:
             self.stream.write(f"{text} elapsed, at most {_duration(left)} left\n")
         self.stream.flush()
 
-    def close(self):
-        """Clear the bar, so the summary that follows starts on a clean line."""
-        if self.drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
 
-
-class Reading:
+class Reading(_Line):
     """A bar for a long read, ``reading(done, total)`` with byte counts: drawn only on a
     terminal, and only once the read has lasted ``delay`` seconds; nothing elsewhere."""
 
@@ -76,13 +83,8 @@ class Reading:
             return
         self.next_at = now + self.interval
         share = min(done / total, 1.0)
-        bar = "#" * int(24 * share) + "." * (24 - int(24 * share))
+        bar = _bar(share)
         left = _duration((now - self.started) / max(share, 1e-9) * (1 - share))
         self.stream.write(f"\r[{bar}] reading {self.name}: {share:.0%} of {total / 1e6:,.0f} MB, {left} left\x1b[K")
         self.stream.flush()
         self.drawn = True
-
-    def close(self):
-        if self.drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()

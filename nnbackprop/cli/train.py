@@ -120,8 +120,6 @@ def train(
     finally:
         if reading is not None:
             reading.close()
-    if scheduler and engine != "dask":
-        raise InputError("--scheduler goes with --engine dask")
     config, t = job.config, job.config.training
     out = out or config.output or "-"
     _check_outputs(out, history_csv, checkpoint_every, report_path)
