@@ -4,7 +4,7 @@ The data is split into partitions of consecutive rows, put on the workers once a
 (scattered from arrays, or read by each worker from its row range of a ``.npy`` file through
 ``numpy.memmap``, so that it never passes through the client).  Each call is one map-reduce:
 a task per partition computes that partition's per-block partial sums at ``theta`` (a
-:class:`~nnbackprop.kernel.Kernel` kept on the worker, or :func:`~nnbackprop.network.normal_equation_parts`),
+:class:`~nnbackprop.kernel.Kernel` kept on the worker: its ``block_sums`` or ``normal_equation_parts``),
 only those small arrays come back, and the client adds them in global block order, as the
 one-machine code does.  So where the partition boundaries fall on block boundaries
 (multiples of :data:`ALIGN` rows: the default) the numbers are the one-machine numbers to
@@ -109,9 +109,9 @@ def block_sums(part: Part, theta, exact=True):
 
 
 def normal_parts(part: Part, theta, columns, full, exact=True):
-    """:func:`~nnbackprop.network.normal_equation_parts` of the partition, stacked: (k,), (k, ...), (k, p)."""
+    """The kernel's ``normal_equation_parts`` of the partition, stacked: (k,), (k, ...), (k, p)."""
     p = len(columns)
-    pieces = list(network.normal_equation_parts(theta, part.x, part.y, part.activation, columns, full))
+    pieces = list(part.kernel.normal_equation_parts(theta, columns, full))
     ssr = np.array([piece[0] for piece in pieces])
     jtj = np.array([piece[1] for piece in pieces]).reshape((len(pieces),) + ((p, p) if full else (p,)))
     jtr = np.array([piece[2] for piece in pieces]).reshape(len(pieces), p)
@@ -265,13 +265,13 @@ class DaskObjective:
         return (ssr[0], grad[0]) if flat else (ssr, grad)
 
     def normal_equations(self, theta, columns, full=True):
-        """SSR, JᵀJ (or its diagonal) and Jᵀr at ``theta`` over ``columns``: :func:`network.normal_equations`."""
+        """SSR, JᵀJ (or its diagonal) and Jᵀr at ``theta`` over ``columns``, as :class:`~nnbackprop.kernel.Kernel`."""
         theta = np.asarray(theta, dtype=np.float64)
         columns = np.asarray(columns)
         p = len(columns)
         ssr, jtj, jtr = 0.0, np.zeros((p, p) if full else p), np.zeros(p)
         for part_ssr, part_jtj, part_jtr in self._map(normal_parts, theta, columns, full, self.exact):
-            for k in range(len(part_ssr)):  # in global block order, as network.normal_equations adds
+            for k in range(len(part_ssr)):  # in global block order, as the kernel adds
                 ssr += float(part_ssr[k])
                 jtj += part_jtj[k]
                 jtr += part_jtr[k]

@@ -130,26 +130,32 @@ def test_no_data(client):
     ("hidden", "n", "rows"),
     [(2, 2 * 2**17 + 1000, 2**17), (3, 2 * 2**16 + 3000, 2**16), (11, 3 * CHUNK + 777, CHUNK)],
 )  # P = 7, 10, 34: network.blocks of 2^17, 2^16, 2^14 rows
-def test_normal_equations_equal_network_bit_for_bit(client, full, hidden, n, rows):
+def test_normal_equations_equal_the_kernels_bit_for_bit(client, full, hidden, n, rows):
     x, y, theta = problem(n, hidden)
     columns = np.flatnonzero(np.arange(3 * hidden + 1) != 1)  # b1 frozen
     with DaskObjective(x, y, "tanh", client=client, rows=rows) as objective:
         got = objective.normal_equations(theta[0], columns, full)
-    want = network.normal_equations(theta[0], x, y, "tanh", columns, full)
+    want = Kernel(x, y, "tanh").normal_equations(theta[0], columns, full)
     assert len(objective.bounds) > 2
     assert isinstance(got[0], float)
     for g, w in zip(got, want):
         assert_same(g, w)
 
 
-def test_normal_equation_parts_add_up_to_normal_equations():
+@pytest.mark.parametrize("which", ["network", "Kernel"])
+def test_normal_equation_parts_add_up_to_normal_equations(which):
     x, y, theta = problem(3 * 2**17 + 5, 2)
     columns = np.arange(7)
-    parts = list(network.normal_equation_parts(theta[0], x, y, "softplus", columns))
+    if which == "network":
+        parts = list(network.normal_equation_parts(theta[0], x, y, "softplus", columns))
+        want = network.normal_equations(theta[0], x, y, "softplus", columns)
+    else:
+        kernel = Kernel(x, y)
+        parts = list(kernel.normal_equation_parts(theta[0], columns))
+        want = kernel.normal_equations(theta[0], columns)
     ssr, jtj, jtr = 0.0, np.zeros((7, 7)), np.zeros(7)
     for part in parts:
         ssr, jtj, jtr = ssr + part[0], jtj + part[1], jtr + part[2]
-    want = network.normal_equations(theta[0], x, y, "softplus", columns)
     assert len(parts) == 4
     assert_same(ssr, want[0])
     assert_same(jtj, want[1])
@@ -161,7 +167,7 @@ def test_normal_equations_unaligned_agree_to_1e12(client):
     columns = np.arange(7)
     with DaskObjective(x, y, client=client, rows=20_000) as objective:
         ssr, jtj, jtr = objective.normal_equations(theta[0], columns)
-    want = network.normal_equations(theta[0], x, y, "softplus", columns)
+    want = Kernel(x, y).normal_equations(theta[0], columns)
     jac = np.abs(network.jacobian(theta[0], x))
     residual = np.abs(y - network.forward(theta[0], x))
     assert_close(ssr, want[0], want[0])
@@ -335,7 +341,7 @@ def test_an_objective_of_its_own_cluster_closes_it():
     want_ssr, want_grad = Kernel(x, y)(theta)
     assert_same(ssr, want_ssr)  # the kernel's sums make no BLAS reductions that depend on threads
     assert_same(grad, want_grad)
-    want = network.normal_equations(theta[0], x, y, "softplus", np.arange(7))
+    want = Kernel(x, y).normal_equations(theta[0], np.arange(7))
     np.testing.assert_allclose(ne[1], want[1], rtol=RTOL)
     assert client.status == "closed"
     assert local.status.name == "closed"

@@ -12,6 +12,7 @@ from conftest import (
     ROOT,
     STATQUEST_CONFIG,
     STATQUEST_START,
+    assert_close,
     central_difference,
     loop_jacobian,
     random_problem,
@@ -19,7 +20,7 @@ from conftest import (
 
 from nnbackprop.config import load
 from nnbackprop.kernel import Kernel
-from nnbackprop.network import ACTIVATIONS, forward, jacobian, ssr_and_gradient
+from nnbackprop.network import ACTIVATIONS, Objective, forward, jacobian, ssr_and_gradient
 from nnbackprop.optimizers import gradient_cosine, normal_equations, proposed_rate, spread, verdict
 from nnbackprop.training import Interrupt, Settings, State, initial_theta, train
 
@@ -69,15 +70,59 @@ def test_gradient_is_minus_two_residuals_times_the_jacobian(hidden):
     np.testing.assert_allclose(-2 * residual @ jacobian(theta, x), grad, rtol=1e-12, atol=1e-12)
 
 
-def test_normal_equations_sum_blocks_to_the_dense_products(monkeypatch):
-    theta, x, y = random_problem(3, 2, n=50)
-    jac, residual = jacobian(theta, x), y - forward(theta, x)
-    monkeypatch.setattr("nnbackprop.network.BLOCK_CELLS", 7 * 8)  # blocks of 8 rows
-    columns = np.array([0, 2, 5])
-    ssr, jtj, jtr = normal_equations(theta, x, y, "softplus", columns)
-    assert ssr == pytest.approx(residual @ residual, rel=1e-12)
-    np.testing.assert_allclose(jtj, jac[:, columns].T @ jac[:, columns], rtol=1e-12)
-    np.testing.assert_allclose(jtr, jac[:, columns].T @ residual, rtol=1e-12)
+def _on_disk_kernel(x, y, activation, tmp_path):
+    from nnbackprop import disk
+
+    np.save(tmp_path / "data.npy", np.column_stack([x, y]))
+    _, (x_column, y_column) = disk.columns(str(tmp_path / "data.npy"), None, None)
+    return Kernel(x_column, y_column, activation)
+
+
+NORMAL_EQUATIONS = {  # every way the package makes one pass of the normal equations
+    "network.normal_equations": lambda x, y, a, _: lambda *args: normal_equations(args[0], x, y, a, *args[1:]),
+    "network.Objective": lambda x, y, a, _: Objective(x, y, a).normal_equations,
+    "Kernel": lambda x, y, a, _: Kernel(x, y, a).normal_equations,  # few rows: the forms with the fewest calls
+    "Kernel[long-block forms]": lambda x, y, a, _: Kernel(x, y, a, total_rows=10**6).normal_equations,
+    "Kernel[on disk]": lambda x, y, a, tmp: _on_disk_kernel(x, y, a, tmp).normal_equations,
+}
+
+
+@pytest.mark.parametrize("how", sorted(NORMAL_EQUATIONS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize(("hidden", "columns"), [(1, None), (2, [0, 2, 5]), (3, None)])
+@pytest.mark.parametrize("block", [None, 8])  # one block, or blocks of 8 rows
+def test_normal_equations_equal_the_per_sample_loop(how, activation, hidden, columns, block, monkeypatch, tmp_path):
+    theta, x, y = random_problem(30 + hidden, hidden, n=50)
+    columns = np.arange(3 * hidden + 1) if columns is None else np.array(columns)
+    if block:
+        monkeypatch.setattr("nnbackprop.network.BLOCK_CELLS", (3 * hidden + 1) * block)
+    jac = loop_jacobian(theta, x, activation)
+    residual = y - (jac[:, 2 * hidden : 3 * hidden] @ theta[2 * hidden : 3 * hidden] + theta[-1])
+    jac = jac[:, columns]
+    pass_ = NORMAL_EQUATIONS[how](x, y, activation, tmp_path)
+    ssr, jtj, jtr = pass_(theta, columns)
+    _, diagonal, jtr_again = pass_(theta, columns, False)
+    assert isinstance(ssr, float)
+    assert_close(ssr, residual @ residual, residual @ residual, "SSR")
+    assert_close(jtj, jac.T @ jac, np.abs(jac).T @ np.abs(jac), "JᵀJ")  # to 1e-12 of the terms' magnitudes
+    assert_close(diagonal, np.sum(jac * jac, axis=0), np.sum(jac * jac, axis=0), "diag JᵀJ")
+    assert_close(jtr, jac.T @ residual, np.abs(jac).T @ np.abs(residual), "Jᵀr")
+    np.testing.assert_array_equal(jtr_again, jtr)
+
+
+@pytest.mark.parametrize("activation", ["softplus", "sigmoid", "tanh"])
+def test_the_kernels_normal_equations_match_finite_differences(activation):
+    theta, x, y = random_problem(40, 3, n=200)
+    kernel = Kernel(x, y, activation)
+    ssr, _, jtr = kernel.normal_equations(theta, np.arange(10))
+    numeric = central_difference(lambda t: np.sum((y - forward(t, x, activation)) ** 2), theta)
+    np.testing.assert_allclose(-2 * jtr, numeric, rtol=1e-6, atol=1e-6)  # dSSR/dθ = -2 Jᵀr
+
+
+def test_the_kernels_normal_equations_on_no_rows_are_zeros():
+    ssr, jtj, jtr = Kernel(np.zeros(0), np.zeros(0)).normal_equations(np.ones(7), np.arange(7))
+    assert (ssr, jtj.shape, jtr.shape) == (0.0, (7, 7), (7,))
+    assert not jtj.any() and not jtr.any()
 
 
 # --- Levenberg-Marquardt -----------------------------------------------------------------
