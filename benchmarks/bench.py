@@ -132,6 +132,32 @@ def restarts(args, single):
     return statistics.median(times)
 
 
+def lm_passes(args):
+    """Rows (rows, readable seconds, kernel seconds) of one LM pass, the normal equations at the
+    sine config's H = 4 (P = 13), SSR, full JᵀJ and Jᵀr: network's readable math against the
+    kernel's, their numbers checked against each other first."""
+    from nnbackprop.network import Objective
+
+    theta, columns, rows = initial_theta(4, 0, {}, 1)[0], np.arange(13), []
+    for n in (3, 400, 10**4, 10**6):
+        x, y, _ = workload(n)
+        readable, kernel = Objective(x, y).normal_equations, Kernel(x, y).normal_equations
+        for got, want in zip(kernel(theta, columns), readable(theta, columns)):
+            if not np.allclose(got, want, rtol=1e-12, atol=0):
+                sys.exit(f"the kernel's normal equations disagree with network's on {n} rows")
+        times = []
+        for pass_ in (readable, kernel):
+            calls = max(5, min(2000, int(2e7 // (n * 13))) // (10 if args.quick else 1))
+            pass_(theta, columns)  # warm: the kernel's buffers
+            start = time.perf_counter()
+            for _ in range(calls):
+                pass_(theta, columns)
+            times.append((time.perf_counter() - start) / calls)
+        rows.append((n, *times))
+        print(f"  lm pass {n:>8}: readable {times[0] * 1e6:.1f} us, kernel {times[1] * 1e6:.1f} us", file=sys.stderr)
+    return rows
+
+
 def peak_memory(n, epochs, run="core"):
     """Peak bytes that NumPy and Python allocate while training, the data already loaded."""
     x, y, rate = workload(n)
@@ -273,6 +299,15 @@ def report(args):
         for run, name in (("core", "nnbackprop core"), ("numpy", "straightforward NumPy")):
             two, twenty = (peak_memory(n, e, run) for e in (2, 4 if args.quick else 20))
             lines.append(f"| {n:,} | {name} | {two / 2**20:.2f} MiB | {twenty / 2**20:.2f} MiB |")
+    lines += [
+        "",
+        "One LM iteration's pass over the data (`normal_equations`: SSR, JᵀJ and Jᵀr; H = 4, 13 parameters),",
+        "mean of repeated calls: network's readable math against the kernel's, which `train` runs.",
+        "",
+        "| rows | readable | kernel | x faster |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    lines += [f"| {n:,} | {fmt(a)} | {fmt(b)} | {a / b:.2f}x |" for n, a, b in lm_passes(args)]
     load = csv_load(args)
     commands = whole_commands(args)
     lines += ["", f"Loading 10^6 CSV rows with `nnbackprop.data.load_columns`: {fmt(load)}.", ""]

@@ -39,11 +39,13 @@ def load_columns(path: str, names: list[str | None]) -> tuple[list[str], list[np
     return stream_columns(path, lambda header: names)
 
 
-def load_xy(path: str, input: str | None, target: str | None, progress=None):
+def load_xy(path: str, input: str | None, target: str | None, progress=None, digest=None):
     """The input and target columns of a training CSV: ``(names, (x, y))``.
 
     A column not named is the first column that the other one does not take.
-    ``progress(bytes_read, bytes_in_all)`` is called after each block of a file.
+    ``progress(bytes_read, bytes_in_all)`` is called after each block of a file; ``digest``
+    (a :mod:`hashlib` object), if given, is updated with every byte read, so that the file's
+    hash comes from the same read as its numbers.
     """
     if input is not None and input == target:
         raise DataError(f"{path}: input and target are the same column '{input}'")
@@ -56,13 +58,13 @@ def load_xy(path: str, input: str | None, target: str | None, progress=None):
             return [input, free[0]]
         return [input, target]
 
-    names, arrays = stream_columns(path, pick, progress)
+    names, arrays = stream_columns(path, pick, progress, digest)
     if names[0] == names[1]:
         raise DataError(f"{path}: needs an input and a target column, found only '{names[0]}' for both")
     return names, arrays
 
 
-def stream_columns(path, pick, progress=None):
+def stream_columns(path, pick, progress=None, digest=None):
     """The columns ``pick(header)`` names (``None``: by position) of a CSV with a header row,
     read a block at a time: ``(used names, arrays)``.
 
@@ -73,14 +75,14 @@ def stream_columns(path, pick, progress=None):
     fault.
     """
     with reading(path, DataError, "CSV file"), _open_binary(path) as f:
-        blocks = _blocks_of_lines(f, path)
+        size = os.fstat(f.fileno()).st_size if hasattr(f, "fileno") and os.path.isfile(str(path)) else 0
+        blocks = _blocks_of_lines(f if digest is None else _Hashing(f, digest), path)
         header, number, first = _header_of(blocks, path)
         names = pick(header)
         if all(_is_number(cell) for cell in header):
             raise DataError(f"{path}: line {number}: no header row (the first line holds only numbers)")
         indices = [_column_index(header, name, position, path) for position, name in enumerate(names)]
         used = [header[i] for i in indices]
-        size = os.fstat(f.fileno()).st_size if hasattr(f, "fileno") and os.path.isfile(str(path)) else 0
         out, rows = None, 0
         for start, block, lines in itertools.chain([first], blocks):
             values = _parse_block(block, path, start, number, len(header), indices, used)
@@ -100,6 +102,18 @@ def stream_columns(path, pick, progress=None):
     if not rows:
         raise DataError(f"{path}: a header row but no data rows")
     return used, [column[:rows] for column in out]
+
+
+class _Hashing:
+    """A binary file whose reads also go into ``digest``."""
+
+    def __init__(self, f, digest):
+        self.f, self.digest = f, digest
+
+    def read(self, size=-1):
+        chunk = self.f.read(size)
+        self.digest.update(chunk)
+        return chunk
 
 
 def _grown(column, rows, size):
@@ -406,12 +420,17 @@ def _number(cell, source, number, name, ncols):
     return value
 
 
+def is_file(path) -> bool:
+    """Whether ``path`` is a regular file: one whose bytes can be hashed, and read again."""
+    return not isinstance(path, Stream) and os.path.isfile(path)
+
+
 def sha256(path: str) -> str | None:
     """The SHA-256 of a file's bytes, to record which data a result was trained on.
 
     None for a stream, a FIFO or a device: what they held is gone once read.
     """
-    if isinstance(path, Stream) or not os.path.isfile(path):
+    if not is_file(path):
         return None
     digest = hashlib.sha256()
     with open(path, "rb") as f:

@@ -248,7 +248,8 @@ def spread(observed) -> float:
 class Passes:
     """The passes over its data that every objective offers beside ``objective(theta)``: the
     normal equations (lm, the verdict, auto's rates) and the spread of the targets.  Needs
-    ``x``, ``observed`` and ``activation``; an objective on a cluster overrides both."""
+    ``x``, ``observed`` and ``activation``; the kernel makes the normal equations its own
+    faster way, and an objective on a cluster overrides both."""
 
     def normal_equations(self, theta, columns, full=True):
         """SSR, JᵀJ (or its diagonal) and Jᵀr at ``theta``, over ``columns``: :func:`normal_equations`."""

@@ -8,6 +8,7 @@ printing, no stdin or stdout: the command line is a thin shell over :func:`prepa
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 from dataclasses import dataclass, field
@@ -313,9 +314,10 @@ def _data(config, stdin, progress=None):
         source = stdin
     if isinstance(source, str) and source.endswith(".npy"):  # read a block at a time, never whole
         names, xy = disk.columns(source, config.data.input, config.data.target)
-    else:
-        names, xy = data_lib.load_xy(source, config.data.input, config.data.target, progress)
-    return names, xy, data_lib.sha256(source)
+        return names, xy, data_lib.sha256(source)
+    digest = hashlib.sha256() if data_lib.is_file(source) else None  # of the bytes the numbers came from
+    names, xy = data_lib.load_xy(source, config.data.input, config.data.target, progress, digest)
+    return names, xy, digest and digest.hexdigest()
 
 
 # --- where training starts ------------------------------------------------------------

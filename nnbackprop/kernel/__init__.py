@@ -32,9 +32,12 @@ The same chain rule as :func:`nnbackprop.network.ssr_and_gradient`, arranged for
 - One start on data that fits one block trains through :class:`Descent`, which fuses an
   epoch's step into the kernel: 12 NumPy calls an epoch, the same numbers.
 
+- The normal equations (Levenberg-Marquardt's pass, the verdict, auto's rates) go
+  through :class:`Normal`: network's blocks of rows, the same forms, Jᵀ built in place.
+
 The package: this module (the kernel and its blocked, threaded sums), ``forms`` (the
-activations in place), ``block`` (one block's buffers and products) and ``descent``
-(the fused gradient descent).
+activations in place), ``block`` (one block's buffers and products), ``descent``
+(the fused gradient descent) and ``normal`` (the normal equations).
 """
 
 from __future__ import annotations
