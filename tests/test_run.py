@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -85,6 +86,18 @@ def test_a_mapping_with_arrays_trains_as_the_config_file_does():
 def test_arrays_may_stand_in_for_data_path_with_column_names():
     run = nnbackprop.fit({"data": {"path": (DOSAGE_X, DOSAGE_Y), "input": "dosage"}}, max_epochs=5)
     assert run.document["data"] == {"path": None, "input": "dosage", "target": "y", "rows": 3, "sha256": None}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy"])
+def test_the_result_records_the_sha256_of_the_data_files_bytes(tmp_path, suffix):
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".csv":  # a byte-order mark and CRLF line ends: the hash is of the bytes, not the text read
+        path.write_bytes(b"\xef\xbb\xbfdosage,efficacy\r\n0,0\r\n0.5,1\r\n1,0\r\n")
+    else:
+        np.save(path, np.column_stack([DOSAGE_X, DOSAGE_Y]))
+    run = nnbackprop.fit({"data": {"path": str(path)}}, max_epochs=2)
+    assert run.document["data"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert run.document["data"]["rows"] == 3
 
 
 def test_data_override_replaces_the_mapping_data():
