@@ -117,9 +117,7 @@ def normal_parts(part: Part, theta, columns, full, exact=True):
     jtr = np.array([piece[2] for piece in pieces]).reshape(len(pieces), p)
     if exact or len(pieces) <= 1:
         return ssr, jtj, jtr
-    s, a, b = 0.0, np.zeros(jtj.shape[1:]), np.zeros(p)
-    for k in range(len(pieces)):
-        s, a, b = s + float(ssr[k]), a + jtj[k], b + jtr[k]
+    s, a, b = network.added(pieces, p, full)  # in block order, as the kernel adds
     return np.array([s]), a[None], b[None]
 
 
@@ -268,14 +266,9 @@ class DaskObjective:
         """SSR, JᵀJ (or its diagonal) and Jᵀr at ``theta`` over ``columns``, as :class:`~nnbackprop.kernel.Kernel`."""
         theta = np.asarray(theta, dtype=np.float64)
         columns = np.asarray(columns)
-        p = len(columns)
-        ssr, jtj, jtr = 0.0, np.zeros((p, p) if full else p), np.zeros(p)
-        for part_ssr, part_jtj, part_jtr in self._map(normal_parts, theta, columns, full, self.exact):
-            for k in range(len(part_ssr)):  # in global block order, as the kernel adds
-                ssr += float(part_ssr[k])
-                jtj += part_jtj[k]
-                jtr += part_jtr[k]
-        return ssr, jtj, jtr
+        partitions = self._map(normal_parts, theta, columns, full, self.exact)
+        blocks = ((float(s[k]), a[k], b[k]) for s, a, b in partitions for k in range(len(s)))
+        return network.added(blocks, len(columns), full)  # in global block order, as the kernel adds
 
     def spread(self) -> float:
         """:func:`network.spread` of the targets: of the arrays given, or, for a ``.npy`` file,

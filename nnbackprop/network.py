@@ -202,9 +202,13 @@ def normal_equations(theta, x, observed, activation, columns, full=True):
     J is restricted to ``columns`` (the trainable parameters); dSSR/dθ = -2 Jᵀr.  ``x``
     and ``observed`` are arrays or anything sliced into them a block at a time.
     """
-    p = len(columns)
+    return added(normal_equation_parts(theta, x, observed, activation, columns, full), len(columns), full)
+
+
+def added(parts, p, full=True):
+    """(SSR, JᵀJ or its diagonal, Jᵀr) of ``p`` columns: the blocks' ``parts`` added in their order."""
     ssr, jtj, jtr = 0.0, np.zeros((p, p) if full else p), np.zeros(p)
-    for part_ssr, part_jtj, part_jtr in normal_equation_parts(theta, x, observed, activation, columns, full):
+    for part_ssr, part_jtj, part_jtr in parts:
         ssr += part_ssr
         jtj += part_jtj
         jtr += part_jtr
