@@ -24,7 +24,7 @@ bench: $(READY)
 	$(BIN)/python benchmarks/bench.py --out runs/bench.md
 	$(BIN)/python -c 'import scipy, sklearn' 2>/dev/null || $(BIN)/python -m pip install --quiet scipy scikit-learn \
 		|| echo 'no scipy/scikit-learn: the fit suite leaves its anchors out'
-	$(BIN)/python benchmarks/fit_suite.py --out runs/fit.md
+	$(BIN)/python benchmarks/fit_suite.py --replicates 2 --out runs/fit.md
 	$(BIN)/python benchmarks/data_bench.py --out runs/data-bench.md
 
 $(READY): pyproject.toml

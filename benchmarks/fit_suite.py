@@ -8,9 +8,11 @@ are installed, two anchors: SciPy's ``least_squares(method='trf')`` on the same 
 from the same starts, and scikit-learn's ``MLPRegressor`` (lbfgs; relu and tanh). Per
 dataset and method: median passes over the data, median wall time, median and best SSR,
 median held-out R² and the share of starts within 1% of the best SSR found by the
-softplus methods; then the issue's targets as PASS/FAIL lines.
+softplus methods; then the issue's targets as PASS/FAIL lines.  With ``--replicates N``
+(and scipy), lm and trf again on N fresh draws of each dataset from 20 other starts: a
+share out of 20 moves by a start or two with the draw, and this shows by how much.
 
-    python benchmarks/fit_suite.py [--quick] [--out PATH] [--data-dir DIR]
+    python benchmarks/fit_suite.py [--quick] [--replicates N] [--out PATH] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -197,13 +199,14 @@ def fixed_gd(config, n, starts, data, sets):
             return c / n, runs
 
 
-def write_dataset(folder, name, index):
+def write_dataset(folder, name, index, stem=None):
     x, y, xt, yt, truth = make_data(name, index)
-    path = os.path.join(folder, f"{name}.csv")
+    stem = stem or name
+    path = os.path.join(folder, f"{stem}.csv")
     np.savetxt(path, np.column_stack([x, y]), delimiter=",", header="x,y", comments="", fmt="%.17g")
-    config = os.path.join(folder, f"{name}.yaml")
+    config = os.path.join(folder, f"{stem}.yaml")
     with open(config, "w") as f:  # only data, hidden and a seed: every other setting is the default
-        f.write(f"data:\n  path: {name}.csv\nmodel:\n  hidden: {DATASETS[name][3]}\ninit:\n  seed: 0\n")
+        f.write(f"data:\n  path: {stem}.csv\nmodel:\n  hidden: {DATASETS[name][3]}\ninit:\n  seed: 0\n")
     return config, x, y, xt, yt, truth
 
 
@@ -222,6 +225,7 @@ def fmt(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run: 3 starts, a tenth of the budgets")
+    ap.add_argument("--replicates", type=int, default=0, help="lm and trf on this many fresh draws of each dataset")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "FIT_RESULTS.md"), help="the Markdown report")
     ap.add_argument("--data-dir", default=os.path.join(ROOT, "runs", "fit-data"), help="where the CSVs and configs go")
     args = ap.parse_args()
@@ -285,6 +289,7 @@ def main():
             *(f"- flag: {f}" for f in flags),
             "",
             *targets(results, len(starts)),
+            *replicates(args.replicates, len(starts), args.data_dir),
         ]
     )
     print(text)
@@ -324,6 +329,43 @@ def targets(results, starts):
         f"sine, defaults, seed 0: converged {d['converged']}, held-out R² {d['r2']:.4f} vs the true curve's "
         f"{true_r2:.4f}, {d['wall']:.3f} s of training ({sum(good)}/{len(good)} seeds pass all three)",
     )
+    return lines
+
+
+def replicates(count, starts, folder):
+    """lm against trf on ``count`` fresh draws of each dataset (data seed index + 10 k), from starts 20 k.. ."""
+    if not count or not importlib.util.find_spec("scipy"):
+        return []
+    lm = methods()["lm"][1]
+    lines = [
+        f"\n## Replicates\n\nlm and trf on {count} fresh draw{'s' * (count > 1)} of each dataset (the dosage "
+        f"data: the same data), {starts} other starts each; success against the best SSR either found on that draw.\n",
+        "| dataset | draw | starts | lm success | trf success |",
+        "| --- | ---: | --- | ---: | ---: |",
+    ]
+    totals = {}
+    for k in range(1, count + 1):
+        seeds = range(k * starts, (k + 1) * starts)
+        for index, name in enumerate(DATASETS):
+            draw = index if DATASETS[name][0] is None else index + 10 * k
+            config, x, y, xt, yt, _ = write_dataset(folder, name, draw, f"{name}-draw{draw}")
+            data = (x, y, xt, yt, DATASETS[name][3])
+            ssrs = {
+                "lm": [run_cli(config, s, lm, *data)["ssr"] for s in seeds],
+                "trf": [run_trf(s, *data)["ssr"] for s in seeds],
+            }
+            limit = max(1.01 * min(min(v) for v in ssrs.values()), FLOOR)
+            wins = {m: sum(v <= limit for v in values) for m, values in ssrs.items()}
+            for m, won in wins.items():
+                totals.setdefault(name, {}).setdefault(m, 0)
+                totals[name][m] += won
+            print(f"replicate {k}: {name}: lm {wins['lm']}, trf {wins['trf']}", file=sys.stderr)
+            cells = [name, draw, f"{seeds[0]}..{seeds[-1]}", f"{wins['lm']}/{starts}", f"{wins['trf']}/{starts}"]
+            lines.append("| " + " | ".join(map(str, cells)) + " |")
+    lines.append("")
+    for name, won in totals.items():
+        n = count * starts
+        lines.append(f"- {name}, all {count} draws: lm {won['lm']}/{n}, trf {won['trf']}/{n}")
     return lines
 
 

@@ -439,6 +439,19 @@ def test_an_output_through_a_link_keeps_the_link(write_config, tmp_path, invoke)
     assert json.loads((tmp_path / "target.json").read_text())["epochs"] == 3
 
 
+def test_an_output_in_a_folder_that_does_not_exist_creates_the_folder(write_config, tmp_path, invoke):
+    new = tmp_path / "runs" / "2026"
+    args = ["--out", new / "r.json", "--history-csv", new / "h" / "h.csv", "--report", new / "p" / "r.html"]
+    result = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--epochs", "3", *args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((new / "r.json").read_text())["epochs"] == 3
+    assert (new / "h" / "h.csv").read_text().count("\n") == 5  # the header and epochs 0..3
+    assert (new / "p" / "r.html").read_text().startswith("<!DOCTYPE html>")
+    result = invoke("report", new / "r.json", "--out", tmp_path / "pages" / "again.html")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "pages" / "again.html").read_bytes() == (new / "p" / "r.html").read_bytes()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
