@@ -267,9 +267,10 @@ def main():
             cells += [fmt(min(ssrs)), f"{median['r2']:.4f}", f"{share:.0%}", *cli]
             rows.append("| " + " | ".join(map(str, cells)) + " |")
             results.setdefault(name, {})[method] = {"share": share, "runs": rs, **median}
+    options = (" --quick" if args.quick else "") + (f" --replicates {args.replicates}" if args.replicates else "")
     text = "\n".join(
         [
-            f"# Fit suite\n\n`python benchmarks/fit_suite.py{' --quick' if args.quick else ''}`: {len(starts)} seeded "
+            f"# Fit suite\n\n`python benchmarks/fit_suite.py{options}`: {len(starts)} seeded "
             f"starts (--seed 0..{len(starts) - 1}) per dataset and method. gd: at most {MAX_EPOCHS} epochs (fixed "
             f"rate: min_step_size {GD_MIN_STEP:g}); lm: at most {MAX_LM} iterations; defaults: the config as written "
             f"(data, hidden, seed: lm, as it names no learning rate, at most {LM_MAX_EPOCHS} iterations); trf: "
