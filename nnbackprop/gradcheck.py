@@ -49,9 +49,10 @@ def perturbed(theta) -> np.ndarray:
 def numeric_gradient(theta, x, observed, activation=DEFAULT_ACTIVATION) -> np.ndarray:
     """dSSR/dtheta by central differences of the forward pass, shape (P,)."""
     theta = np.asarray(theta, dtype=np.float64)
-    residual = observed - network.forward(perturbed(theta), x, activation)  # (2P, n)
-    loss = network.ssr(residual)
-    p = len(theta)
+    shifted, p = perturbed(theta), len(theta)
+    loss = np.zeros(2 * p)
+    for rows in _blocks(x, theta):  # (2P, rows, H) at a time: the memory does not grow with the data
+        loss += network.ssr(observed[rows] - network.forward(shifted, x[rows], activation))
     return (loss[:p] - loss[p:]) / (2.0 * steps(theta))
 
 
@@ -61,9 +62,16 @@ def kinks(theta, x, activation=DEFAULT_ACTIVATION) -> np.ndarray:
     p = len(theta)
     if activation not in NOT_SMOOTH:
         return np.zeros(p, bool)
-    z, _, _ = network.hidden_layer(perturbed(theta), x, activation)  # (2P, n, H)
-    signs = np.sign(z)
-    return (signs[:p] != signs[p:]).any(axis=(1, 2))
+    shifted, straddles = perturbed(theta), np.zeros(p, bool)
+    for rows in _blocks(x, theta):
+        signs = np.sign(network.hidden_layer(shifted, x[rows], activation)[0])  # (2P, rows, H)
+        straddles |= (signs[:p] != signs[p:]).any(axis=(1, 2))
+    return straddles
+
+
+def _blocks(x, theta):
+    """The rows of ``x`` in blocks of at most ``network.BLOCK_CELLS`` cells of a (2P, rows, H) array."""
+    return network.blocks(len(x), 2 * len(theta) * network.hidden_of(theta))
 
 
 def check(theta, x, observed, activation=DEFAULT_ACTIVATION, tolerance=DEFAULT_TOLERANCE) -> dict:

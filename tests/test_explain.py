@@ -80,6 +80,20 @@ def test_gradcheck_checks_the_objective_training_uses(activation, monkeypatch):
     assert [name for name, p in report["parameters"].items() if not p["ok"]] == ["w3"]
 
 
+@pytest.mark.parametrize("activation", list(network.ACTIVATIONS))
+def test_gradcheck_over_many_blocks_of_rows_is_the_whole_datas(activation, monkeypatch):
+    """gradcheck sums over blocks of rows so that its memory does not grow with the data: split
+    into seven blocks (the last one short), its differences and corners are the whole data's."""
+    theta, x, observed = random_problem(11, 2, n=50)
+    x[13] = -theta[1] / theta[0]  # a ReLU corner in one block only
+    whole = numeric_gradient(theta, x, observed, activation), kinks(theta, x, activation)
+    monkeypatch.setattr(network, "BLOCK_CELLS", 8 * 2 * len(theta) * 2)  # 8 rows a block
+    split = numeric_gradient(theta, x, observed, activation), kinks(theta, x, activation)
+    np.testing.assert_allclose(split[0], whole[0], rtol=1e-9, atol=1e-9)
+    assert split[1].tolist() == whole[1].tolist()
+    assert split[1].any() == (activation == "relu")
+
+
 def test_relative_error_of_a_zero_gradient_is_not_noise():
     # At the trained optimum every gradient is ~1e-5: judged against the gradient's scale (1), not itself.
     theta = np.array([3.338062, -1.4257294, -3.5294859, 0.5735107, -1.2162627, -2.3011616, 2.6103001])

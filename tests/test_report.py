@@ -17,7 +17,7 @@ from nnbackprop import network, training
 from nnbackprop.cli.report import report
 from nnbackprop.errors import DataError
 from nnbackprop.explain import number
-from nnbackprop.report import MOST, Snapshots, page
+from nnbackprop.report import MOST, SHOWN, Snapshots, page
 
 pytest_plugins = ["browser"]
 
@@ -511,3 +511,129 @@ def test_report_writes_html_only_under_an_html_name(dosage, tmp_path):
     assert result.exit_code == 2
     assert "give a name ending in .html" in result.stderr
     assert not (tmp_path / "run.png").exists()
+
+
+# --- data of many rows: the page holds SHOWN of them, and the sums over all -------------------
+
+
+def many_rows(folder, n, **training_keys):
+    """A run on ``n`` noisy rows of sin(3x) (more than the page holds), through a config as a user writes it."""
+    rng = np.random.default_rng(n)
+    x = rng.uniform(0, 2, n)
+    y = np.sin(3 * x) + 0.1 * rng.standard_normal(n)
+    np.savetxt(folder / "many.csv", np.column_stack([x, y]), delimiter=",", header="x,y", comments="", fmt="%.17g")
+    keys = {"learning_rate": 2e-4, "max_epochs": 40, **training_keys}
+    (folder / "many.yaml").write_text(
+        f"data: {{path: many.csv}}\nmodel: {{hidden: 3}}\ninit: {{seed: 2}}\ntraining: {json.dumps(keys)}\n"
+    )
+    return train(config=folder / "many.yaml")
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("many")
+    document, x, y = many_rows(folder, 3 * SHOWN + 17)
+    return write(folder, "many", document, x, y), document, x, y
+
+
+def test_a_page_of_many_rows_holds_shown_rows_spread_evenly(many):
+    path, _, x, y = many
+    data = embedded(path.read_text())["data"]
+    rows = np.array(data["rows"])
+    assert (len(rows), rows[0], data["n"]) == (SHOWN, 0, len(x))
+    assert np.all(np.diff(rows) >= len(x) // SHOWN) and rows[-1] >= len(x) - len(x) / SHOWN - 1
+    assert (data["x"], data["y"]) == (x[rows].tolist(), y[rows].tolist())
+
+
+def test_a_page_of_many_rows_carries_every_rows_ssr_and_gradient(many):
+    path, document, x, y = many
+    view = embedded(path.read_text())
+    for k, epoch in enumerate(view["snapshots"]["epochs"]):
+        theta = theta_at(document, epoch)
+        ssr, gradient = network.ssr_and_gradient(theta, x, y)
+        assert math.isclose(view["totals"]["ssr"][k], ssr, rel_tol=1e-12)
+        assert math.isclose(ssr, document["loss_history"][epoch], rel_tol=1e-12)
+        assert np.allclose(view["totals"]["gradient"][k], gradient, rtol=1e-10, atol=1e-10 * np.abs(gradient).max())
+
+
+def test_a_page_of_many_rows_carries_the_ssr_after_each_fixed_rate_step(many):
+    path, document, _, _ = many
+    view = embedded(path.read_text())
+    epochs, after = view["snapshots"]["epochs"], view["totals"]["after"]
+    for k, epoch in enumerate(epochs[:-1]):  # the SSR after epoch e's step is the one training recorded at e + 1
+        assert math.isclose(after[k], document["loss_history"][epoch + 1], rel_tol=1e-12)
+
+
+def test_the_sum_over_a_held_sample_is_the_plain_loop_over_every_row(many):
+    """The per-sample loop of the issue, written out: every row's chain-rule product, added."""
+    path, document, x, y = many
+    view = embedded(path.read_text())
+    theta = theta_at(document, view["snapshots"]["epochs"][3])
+    w1, b1, w4 = theta[0], theta[1], theta[6]  # hidden 3: w1 b1 w2 b2 w3 b3 w4 w5 w6 b4
+    total = 0.0
+    for xi, yi in zip(x.tolist(), y.tolist()):
+        residual = yi - float(network.forward(theta, np.array([xi]))[0])
+        total += -2.0 * residual * w4 * (1 / (1 + math.exp(-(xi * w1 + b1)))) * xi
+    assert math.isclose(view["totals"]["gradient"][3][0], total, rel_tol=1e-9)
+
+
+def test_the_page_does_not_grow_with_the_rows(tmp_path):
+    sizes = []
+    for n in (3 * SHOWN, 30 * SHOWN):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        sizes.append(len(page(*many_rows(folder, n, max_epochs=5)).encode()))
+    assert sizes[1] < 1.05 * sizes[0]
+
+
+def test_a_page_of_few_rows_holds_them_all(dosage):
+    view = embedded(page(*dosage))
+    assert (view["data"]["rows"], view["totals"], view["data"]["n"]) == (None, None, 3)
+
+
+def test_the_page_of_many_rows_shows_the_sums_over_every_row(open_report, many):
+    path, document, x, y = many
+    epoch = document["snapshots"]["epochs"][4]
+    view = open_report(path, f"epoch={epoch}&param=w1")
+    _, gradient = network.ssr_and_gradient(theta_at(document, epoch), x, y)
+    shown = {name: cells["gradient"] for name, cells in view.table("#params").items()}
+    assert shown == dict(zip(document["params"], map(number, gradient)))
+    assert view.text("#ledger-sum") == number(gradient[0])
+    assert f"holds {SHOWN} of the {len(x)} samples" in view.text("#forward-note")
+
+
+def test_the_page_of_many_rows_shows_the_fixed_rate_step_over_every_row(open_report, many):
+    path, document, x, y = many
+    epoch = document["snapshots"]["epochs"][2]
+    view = open_report(path, f"epoch={epoch}&param=w1")
+    gradient = network.ssr_and_gradient(theta_at(document, epoch), x, y)[1][0]
+    assert view.text("#ledger-step") == number(gradient * 2e-4)
+    assert view.text("#params-note").endswith(f"-> {number(document['loss_history'][epoch + 1])} after this epoch")
+
+
+def test_the_page_of_many_rows_numbers_samples_by_their_row(open_report, many):
+    path, _, x, _ = many
+    rows = embedded(path.read_text())["data"]["rows"]
+    view = open_report(path, f"sample={rows[700] + 1}")
+    assert view.page.input_value("#sample-select") == "700"
+    assert view.page.evaluate("location.hash").endswith(f"&sample={rows[700] + 1}")
+    missing = rows[700] + 2  # a row between two held ones: the nearest held row, said so
+    note = open_report(path, f"sample={missing}").text("#epoch-note")
+    held = f"showing the nearest held one, {rows[700] + 1}."
+    assert note == f"Sample {missing} is not among the samples this page holds: {held}"
+
+
+def test_the_help_and_the_readme_name_the_rows_a_page_holds():
+    held = f"{SHOWN:,} rows"
+    help_text = " ".join(CliRunner().invoke(report, ["--help"]).output.split())
+    assert held in help_text and f"more than {held}" in " ".join((ROOT / "README.md").read_text().split())
+
+
+def test_a_page_of_many_rows_trained_by_lm_carries_the_next_recorded_ssr(tmp_path):
+    document, x, y = many_rows(tmp_path, 2 * SHOWN + 1, optimizer="lm", max_epochs=15)
+    view = embedded(page(document, x, y))
+    epochs, totals = view["snapshots"]["epochs"], view["totals"]
+    history = document["loss_history"]
+    for e, later, after in zip(epochs, epochs[1:] + [None], totals["after"]):  # the training's own next SSR
+        assert after is None if later != e + 1 else math.isclose(after, history[e + 1], rel_tol=1e-12)
+    assert all(math.isclose(s, document["loss_history"][e], rel_tol=1e-12) for e, s in zip(epochs, totals["ssr"]))

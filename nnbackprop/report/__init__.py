@@ -6,6 +6,11 @@ as sorted-keys JSON, so the same result gives the same bytes.  The JavaScript co
 the forward pass, the gradient and the chain-rule ledger from the parameters of the
 recorded epochs and the data, with the formulas of :mod:`nnbackprop.network`.
 
+Data of more than ``SHOWN`` rows is not embedded whole: the page holds ``SHOWN`` rows spread
+evenly over it, to draw and to tabulate, and the sums over every row (each recorded epoch's
+SSR and gradient, and the SSR after its step), computed here, so that the page's totals are
+the whole data's and its size and speed do not grow with the data.
+
 A result file holds every epoch's SSR but only three parameter vectors (the start, the
 best and the last).  :class:`Snapshots` records more during training, thinned so that a
 run of any length keeps a bounded number of them.
@@ -21,7 +26,7 @@ from importlib import resources
 
 import numpy as np
 
-from .. import gradcheck
+from .. import gradcheck, kernel
 from ..errors import ResultError
 from ..network import ACTIVATIONS, DERIVATIVE_NAMES, param_names
 from ..results import finite_or_none, headline
@@ -30,6 +35,7 @@ BUDGET = 20_000  # at most this many parameter values kept per start (about 400 
 MOST = 600  # and at most this many snapshots, whatever the number of parameters
 LOG_RATIO = 1.2  # log-spaced epochs: offsets 1, 2, ..., 6, 7, 8, 10, 12, 14, 17, ... from the first
 LOSS_BUCKETS = 800  # the loss curve drawn: the lowest and highest SSR of each of this many buckets
+SHOWN = 2000  # at most this many rows of the data embedded (evenly spread); the sums are over all of them
 
 
 class Snapshots:
@@ -200,6 +206,10 @@ def view_data(document: dict, x, observed) -> dict:
     with np.errstate(all="ignore"):
         check = gradcheck.check(final, x, observed, activation) if np.isfinite(final).all() else None
     data = document.get("data") if isinstance(document.get("data"), dict) else {}
+    shown = shown_rows(len(x))
+    fixed_rate = optimizer == "gd" and isinstance(rate, (int, float))
+    mask = np.array([trainable is None or name in trainable for name in names])
+    fixed = fixed_rate and (rate, mask)
     run = {
         "epochs": last,
         "best_epoch": best,
@@ -213,17 +223,20 @@ def view_data(document: dict, x, observed) -> dict:
         "hidden": hidden,
         "names": names,
         "optimizer": optimizer,
-        "fixed_rate": optimizer == "gd" and isinstance(rate, (int, float)),
+        "fixed_rate": fixed_rate,
         "learning_rate": rate if isinstance(rate, (int, float)) else None,
         "learning_rate_text": format(rate, "g") if isinstance(rate, (int, float)) else str(rate),
-        "trainable": [trainable is None or name in trainable for name in names],
+        "trainable": mask.tolist(),
         "data": {
             "path": data.get("path"),
             "input": data.get("input") or "input",
             "target": data.get("target") or "observed",
-            "x": [finite_or_none(v) for v in x.tolist()],
-            "y": [finite_or_none(v) for v in observed.tolist()],
+            "x": [finite_or_none(v) for v in x[shown].tolist()],
+            "y": [finite_or_none(v) for v in observed[shown].tolist()],
+            "rows": None if shown is ALL else shown.tolist(),
+            "n": len(x),
         },
+        "totals": None if shown is ALL else totals(epochs, snapshots, x, observed, activation, fixed),
         "run": run,
         "summary": _summary(document, run, hidden, activation, len(x), data.get("path")),
         "notes": _notes(isinstance(recorded, dict), epochs, run),
@@ -236,6 +249,35 @@ def view_data(document: dict, x, observed) -> dict:
         "loss_buckets": LOSS_BUCKETS,
         "gradcheck": _gradcheck(check),
         "version": document.get("version"),
+    }
+
+
+ALL = slice(None)
+
+
+def shown_rows(n: int):
+    """The rows the page holds: all of them (``ALL``), or ``SHOWN`` indices spread evenly from row 0."""
+    return ALL if n <= SHOWN else np.arange(SHOWN) * n // SHOWN
+
+
+def totals(epochs, snapshots, x, observed, activation, fixed) -> dict:
+    """The sums over every row at each recorded epoch: ``{"ssr", "gradient", "after"}``, lists in
+    the epochs' order.  ``after``: the SSR after the epoch's step, at ``θ - rate·gradient`` (frozen
+    parameters kept) for ``fixed = (rate, mask)``; else the next epoch's SSR where it is recorded."""
+    thetas = np.array([[math.nan if v is None else v for v in snapshots[e]] for e in epochs], dtype=np.float64)
+    objective = kernel.Kernel(x, observed, activation)
+    with np.errstate(all="ignore"):
+        ssr, gradient = objective(thetas)
+        if fixed:
+            rate, mask = fixed
+            after = objective(thetas - rate * np.where(mask, gradient, 0.0))[0].tolist()
+        else:
+            following = zip(epochs, epochs[1:] + [None], ssr[1:].tolist() + [None])
+            after = [s if later == e + 1 else None for e, later, s in following]
+    return {
+        "ssr": [finite_or_none(v) for v in ssr.tolist()],
+        "gradient": [[finite_or_none(v) for v in row] for row in gradient.tolist()],
+        "after": [None if v is None else finite_or_none(v) for v in after],
     }
 
 

@@ -6,13 +6,17 @@
  *
  *   x_i = input * w_i + b_i,  y_i = activation(x_i),  predicted = sum_i y_i * w_(H+i) + b_(H+1)
  *   dSSR/dw_i = sum over samples of dSSR/dpredicted * dpredicted/dy_i * dy_i/dx_i * dx_i/dw_i
+ *
+ * Data of many rows comes as rows spread evenly over it (D.data.rows, their row numbers
+ * from 0) and the sums over all D.data.n rows (D.totals): the page shows those sums, and
+ * computes the per-sample numbers of the rows it holds.
  */
 (function () {
   "use strict";
 
   var D = JSON.parse(document.getElementById("report-data").textContent);
   var H = D.hidden, NAMES = D.names, P = NAMES.length;
-  var X = D.data.x, Y = D.data.y, N = X.length;
+  var X = D.data.x, Y = D.data.y, N = X.length, ROWS = D.data.rows, TOTALS = D.totals;
   var EPOCHS = D.snapshots.epochs, PARAMS = D.snapshots.params;
   var LAST = EPOCHS.length - 1;
   var COLORS = ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f"];
@@ -61,8 +65,18 @@
     return s;
   }
 
-  // The forward pass and every parameter's gradient at t: sums of the chain-rule products.
-  function evaluate(t) {
+  // A held sample's row number in the data, from 1.
+  function row(k) { return (ROWS ? ROWS[k] : k) + 1; }
+
+  // Which rows of the data are held: "", or a sentence saying which and that the sums are over all.
+  function heldNote() {
+    return ROWS ? "The page holds " + N + " of the " + D.data.n + " samples, spread evenly; every sum is over all " +
+      D.data.n + ", computed when the page was written." : "";
+  }
+
+  // The forward pass and every parameter's gradient at t: sums of the chain-rule products
+  // (over every row: D.totals at recorded epoch `index`, when the page holds only some).
+  function evaluate(t, index) {
     var z = [], a = [], da = [], predicted = [], dpred = [], grad = new Array(P).fill(0), ssr = 0;
     for (var k = 0; k < N; k++) {
       var zk = [], ak = [], dk = [], p = bOut(t);
@@ -83,6 +97,7 @@
       }
       grad[3 * H] += d * 1;
     }
+    if (TOTALS) { ssr = num(TOTALS.ssr[index]); grad = TOTALS.gradient[index].map(num); }
     return { t: t, z: z, a: a, da: da, predicted: predicted, dpred: dpred, grad: grad, ssr: ssr };
   }
 
@@ -159,7 +174,7 @@
         var s = D.trainable[j] ? e.grad[j] * D.learning_rate : 0;
         out.step.push(s + 0); out.next.push(t[j] - s);
       }
-      out.after = ssrAt(out.next);
+      out.after = TOTALS ? num(TOTALS.after[index]) : ssrAt(out.next);
       if (stopped) out.note = "Training stopped after this epoch (" + (D.run.stop_reason || "?") + "): this step was not taken.";
       return out;
     }
@@ -169,7 +184,7 @@
       out.next.push(following ? following[m] : null);
     }
     if (following) {
-      out.after = LOSS.has(epoch + 1) ? num(LOSS.get(epoch + 1)) : ssrAt(following);
+      out.after = LOSS.has(epoch + 1) ? num(LOSS.get(epoch + 1)) : TOTALS ? num(TOTALS.after[index]) : ssrAt(following);
       out.note = D.optimizer + " finds its own steps: step size = old - new, from the parameters recorded at epoch " + (epoch + 1) + ".";
     } else if (stopped) {
       out.note = "Training stopped after this epoch (" + (D.run.stop_reason || "?") + "): there is no next step.";
@@ -276,7 +291,7 @@
     labels.appendChild(svg("circle", { cx: xin, cy: ymid, r: 38, "class": "node" }));
     labels.appendChild(svg("text", { x: xin, y: ymid - 50, "text-anchor": "middle", "class": "label name" }, D.data.input));
     labels.appendChild(svg("text", { x: xin, y: ymid + 6, "text-anchor": "middle", "class": "label big" }, fmt(X[k])));
-    labels.appendChild(svg("text", { x: xin, y: ymid + 60, "text-anchor": "middle", "class": "label small" }, "sample " + (k + 1)));
+    labels.appendChild(svg("text", { x: xin, y: ymid + 60, "text-anchor": "middle", "class": "label small" }, "sample " + row(k)));
 
     var bo = NAMES[3 * H];
     labels.appendChild(svg("circle", { cx: xout, cy: ymid, r: 40, "class": "node" + (state.param === bo ? " selected" : ""), style: "stroke:" + GREEN }));
@@ -336,7 +351,7 @@
     });
     legend.push(swatch("#555", "2 4") + "b" + (H + 1));
     legend.push(swatch(GREEN, "", 3.2) + "predicted (the sum)");
-    legend.push('<span><svg viewBox="0 0 28 10"><circle cx="14" cy="5" r="4" fill="#111"/></svg>' + esc(D.data.target) + "</span>");
+    legend.push('<span><svg viewBox="0 0 28 10"><circle cx="14" cy="5" r="4" fill="#111"/></svg>' + esc(D.data.target) + (ROWS ? " (" + N + " of the " + D.data.n + " samples)" : "") + "</span>");
     document.getElementById("fit-legend").innerHTML = legend.map(function (s) { return s.indexOf("<span>") === 0 ? s : "<span>" + s + "</span>"; }).join("");
   }
 
@@ -459,7 +474,7 @@
       products.push(product);
       rows.push({ s: s, values: values, product: product });
     }
-    var gradient = products.reduce(function (p, v) { return p + v; }, 0);
+    var gradient = TOTALS ? e.grad[j] : products.reduce(function (p, v) { return p + v; }, 0);
     var lo = 0, hi = N;
     if (N > 12) { lo = Math.max(0, Math.min(k - 5, N - 12)); hi = lo + 12; }
     var html = [];
@@ -468,16 +483,17 @@
     html.push('<div class="line">' + pad + " = " + esc(factors.map(function (f) { return paren(f.formula); }).join(" * ")) + "</div>");
     html.push('<table class="numbers" id="ledger-table"><thead><tr><th>sample</th>' +
       factors.map(function (f) { return "<th>" + f.name + "</th>"; }).join("") + "<th>product</th></tr></thead><tbody>");
-    rows.slice(lo, hi).forEach(function (row) {
-      html.push('<tr class="clickable' + (row.s === k ? " selected" : "") + '" data-sample="' + row.s + '"><td>' + (row.s + 1) + "</td>" +
-        row.values.map(function (v) { return "<td>" + fmt(v) + "</td>"; }).join("") + '<td class="product">' + fmt(row.product) + "</td></tr>");
+    rows.slice(lo, hi).forEach(function (line) {
+      html.push('<tr class="clickable' + (line.s === k ? " selected" : "") + '" data-sample="' + line.s + '"><td>' + row(line.s) + "</td>" +
+        line.values.map(function (v) { return "<td>" + fmt(v) + "</td>"; }).join("") + '<td class="product">' + fmt(line.product) + "</td></tr>");
     });
     html.push("</tbody></table>");
-    if (N > 12) html.push('<div class="note">Rows ' + (lo + 1) + "-" + hi + " of " + N + " shown; the sum is over all " + N + " samples.</div>");
+    if (ROWS) html.push('<div class="note">' + (hi - lo) + " of the " + N + " held samples shown. " + heldNote() + "</div>");
+    else if (N > 12) html.push('<div class="note">Rows ' + (lo + 1) + "-" + hi + " of " + N + " shown; the sum is over all " + N + " samples.</div>");
     var mine = rows[k];
-    html.push('<div class="sample-line">sample ' + (k + 1) + ": " + mine.values.map(function (v) { return minus(v); }).join(" * ") +
+    html.push('<div class="sample-line">sample ' + row(k) + ": " + mine.values.map(function (v) { return minus(v); }).join(" * ") +
       " = " + fmt(mine.product) + "</div>");
-    html.push('<div class="line sum">' + d + ' = sum of the products = <span id="ledger-sum">' + fmt(gradient) + "</span></div>");
+    html.push('<div class="line sum">' + d + " = sum of the products" + (ROWS ? " over all " + D.data.n + " samples" : "") + ' = <span id="ledger-sum">' + fmt(gradient) + "</span></div>");
     var value = fmt(e.t[j]);
     if (!D.trainable[j]) {
       html.push('<div class="line">not in training.trainable: step size 0, new ' + name + " = " + value + "</div>");
@@ -528,13 +544,14 @@
       var cells = [X[s], Y[s]];
       shown.forEach(function (i) { cells.push(e.z[s][i], e.a[s][i]); });
       cells.push(e.predicted[s]);
-      rows.push('<tr class="clickable' + (s === k ? " selected" : "") + '" data-sample="' + s + '"><td>' + (s + 1) + "</td>" +
+      rows.push('<tr class="clickable' + (s === k ? " selected" : "") + '" data-sample="' + s + '"><td>' + row(s) + "</td>" +
         cells.map(function (v) { return "<td>" + fmt(v) + "</td>"; }).join("") + "</tr>");
     }
     document.getElementById("forward").innerHTML = "<thead><tr><th>sample</th>" +
       cols.map(function (c) { return "<th>" + c + "</th>"; }).join("") + "</tr></thead><tbody>" + rows.join("") + "</tbody>";
     var note = "SSR = sum of (observed - predicted)^2 = " + fmt(e.ssr);
-    if (N > 100) note += "  (samples " + (lo + 1) + "-" + hi + " of " + N + " shown)";
+    if (ROWS) note += "  (" + (hi - lo) + " of the " + N + " held samples shown. " + heldNote() + ")";
+    else if (N > 100) note += "  (samples " + (lo + 1) + "-" + hi + " of " + N + " shown)";
     if (shown.length < H) note += "  (neurons " + shown.map(function (i) { return i + 1; }).join(", ") + " of " + H + " shown)";
     document.getElementById("forward-note").textContent = note;
   }
@@ -555,7 +572,7 @@
   // --- state, controls and the address ---------------------------------------------------
 
   function render() {
-    var index = state.index, epoch = epochOf(index), e = evaluate(theta(index)), st = steps(index, e);
+    var index = state.index, epoch = epochOf(index), e = evaluate(theta(index), index), st = steps(index, e);
     var recorded = LOSS.has(epoch) ? num(LOSS.get(epoch)) : e.ssr;
     document.getElementById("epoch").textContent = epoch;
     document.getElementById("headline-epoch").textContent = epoch;
@@ -591,8 +608,11 @@
     }
     if (params.has("param") && NAMES.indexOf(params.get("param")) >= 0) state.param = params.get("param");
     if (params.has("sample")) {
-      var k = parseInt(params.get("sample"), 10);
-      if (k >= 1 && k <= N) state.sample = k - 1;
+      var k = parseInt(params.get("sample"), 10);  // a row number: the nearest held row
+      if (k >= 1 && k <= (ROWS ? D.data.n : N)) state.sample = ROWS ? closest(ROWS, k - 1) : k - 1;
+      if (row(state.sample) !== k && k >= 1 && k <= D.data.n) {
+        note += (note ? " " : "") + "Sample " + k + " is not among the samples this page holds: showing the nearest held one, " + row(state.sample) + ".";
+      }
     }
     setClassMode(params.get("class") === "1");
     document.getElementById("epoch-note").textContent = note;
@@ -600,7 +620,7 @@
 
   var lastAddress = "";
   function writeAddress() {
-    var hash = "#epoch=" + epochOf(state.index) + "&param=" + state.param + "&sample=" + (state.sample + 1) + (state.classMode ? "&class=1" : "");
+    var hash = "#epoch=" + epochOf(state.index) + "&param=" + state.param + "&sample=" + row(state.sample) + (state.classMode ? "&class=1" : "");
     if (hash === location.hash) return;
     lastAddress = hash;
     try { history.replaceState(null, "", hash); } catch (err) { /* a browser that refuses: the page still works */ }
@@ -639,7 +659,7 @@
     paramSelect.addEventListener("change", function () { state.param = paramSelect.value; render(); });
     var sampleSelect = document.getElementById("sample-select");
     var options = [];
-    for (var k = 0; k < N; k++) options.push('<option value="' + k + '">' + (k + 1) + ": " + fmt(X[k]) + "</option>");
+    for (var k = 0; k < N; k++) options.push('<option value="' + k + '">' + row(k) + ": " + fmt(X[k]) + "</option>");
     sampleSelect.innerHTML = options.join("");
     sampleSelect.addEventListener("change", function () { state.sample = parseInt(sampleSelect.value, 10); render(); });
     document.getElementById("first").addEventListener("click", function () { select(0); });
