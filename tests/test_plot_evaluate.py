@@ -362,3 +362,37 @@ def test_training_columns_fall_back_to_the_config():
         "eff",
     ]
     assert metrics.training_columns({}) == [None, None]  # by position: first and second column
+
+
+# --- --quiet, as train takes it ----------------------------------------------------------
+
+
+def test_plot_report_and_evaluate_say_nothing_with_quiet(trained, tmp_path, invoke):
+    """Each command that talks on stderr takes -q: the files and the data are the same, stderr empty."""
+    result_path, data_path = trained
+    flat = tmp_path / "flat.csv"
+    flat.write_text("dosage,efficacy\n0,1\n1,1\n")  # R² undefined: evaluate's note
+    commands = {
+        "plot": (["plot", result_path, "--out", tmp_path / "{}.png"], "{}.png"),
+        "report": (["report", result_path, "--out", tmp_path / "{}.html"], "{}.html"),
+        "evaluate": (["evaluate", "-p", result_path, "-d", flat], None),
+    }
+    for name, (args, written) in commands.items():
+        loud = invoke(*[str(a).format("loud") for a in args])
+        quiet = invoke(*[str(a).format("quiet") for a in args], "-q")
+        assert (loud.exit_code, quiet.exit_code, quiet.stderr) == (0, 0, ""), name
+        assert loud.stderr != "", name
+        assert quiet.stdout == loud.stdout, name
+        if written:
+            assert (tmp_path / written.format("quiet")).stat().st_size > 0, name
+    assert (tmp_path / "quiet.html").read_text() == (tmp_path / "loud.html").read_text()
+
+
+def test_every_command_the_readme_names_takes_quiet(invoke):
+    from conftest import ROOT
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    named = text.split("Every command that talks on stderr (")[1].split(")")[0].replace(" and ", ", ").split(", ")
+    assert len(named) == 6
+    for command in named:
+        assert "-q, --quiet" in invoke(command, "--help").stdout, command

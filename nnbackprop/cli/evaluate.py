@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import data, metrics, results
 from ..network import forward
-from .common import FILE_PATH, RESULT_OPTION, InputError, say, stdin_or
+from .common import FILE_PATH, QUIET_OPTION, RESULT_OPTION, InputError, say, stdin_or
 
 
 @click.command()
@@ -27,7 +27,8 @@ from .common import FILE_PATH, RESULT_OPTION, InputError, say, stdin_or
 @click.option("--input-column", metavar="NAME", help="The input column. Default: the one the result was trained on.")
 @click.option("--target-column", metavar="NAME", help="The target column. Default: the one the result was trained on.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def evaluate(params_path, data_path, input_column, target_column, fmt):
+@QUIET_OPTION
+def evaluate(params_path, data_path, input_column, target_column, fmt, quiet):
     """Score a trained network on a dataset: n, SSR, MSE, RMSE and R².
 
     \b
@@ -55,7 +56,7 @@ def evaluate(params_path, data_path, input_column, target_column, fmt):
         predicted = forward(model.theta, x, model.activation)
     scores = metrics.regression(observed, predicted)
     note = metrics.r2_undefined_reason(observed)
-    if note:
+    if note and not quiet:
         say(note, fg="yellow")
     if fmt == "json":
         click.echo(json.dumps(results.json_safe(scores)))

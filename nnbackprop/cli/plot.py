@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import files, results
-from .common import FILE_PATH, InputError, say, stdin_or
+from .common import FILE_PATH, QUIET_OPTION, InputError, say, stdin_or
 
 
 @click.command()
@@ -34,7 +34,8 @@ from .common import FILE_PATH, InputError, say, stdin_or
     type=FILE_PATH,
     help="Other data to overlay, with the training columns ('-': stdin).",
 )
-def plot(result_arg, params_path, out, data_path):
+@QUIET_OPTION
+def plot(result_arg, params_path, out, data_path, quiet):
     """Draw a result's fit and loss curves (PNG, SVG).
 
     The left panel builds the prediction as StatQuest's videos do ("flip, stretch,
@@ -64,6 +65,8 @@ def plot(result_arg, params_path, out, data_path):
     result, data = stdin_or(result_path), data_path and stdin_or(data_path)
     files.check_not_inputs({"--out": out}, {"the result": result, "--data": data})
     model = results.load_model(result)
-    for note in plot_lib.plot(model, result, out, data):
-        say(note, fg="yellow")
-    say(f"wrote {out}")
+    notes = plot_lib.plot(model, result, out, data)
+    if not quiet:
+        for note in notes:
+            say(note, fg="yellow")
+        say(f"wrote {out}")

@@ -10,7 +10,7 @@ from .. import data as data_lib
 from .. import files, results
 from ..errors import DataError
 from ..metrics import training_columns
-from .common import FILE_PATH, say, stdout_or
+from .common import FILE_PATH, QUIET_OPTION, say, stdout_or
 
 
 @click.command()
@@ -22,7 +22,8 @@ from .common import FILE_PATH, say, stdout_or
     type=FILE_PATH,
     help="The page to write ('-': stdout). Default: RESULT with the extension .html.",
 )
-def report(result_path, out):
+@QUIET_OPTION
+def report(result_path, out, quiet):
     """Write a training run as one HTML page that works offline.
 
     The page steps through the run's recorded epochs (a slider, step back and
@@ -56,7 +57,7 @@ def report(result_path, out):
     x, y = _training_data(model.document, result_path)
     text = report_lib.page(model.document, x, y)
     files.write_text(text, stdout_or(out))
-    if out != "-":
+    if out != "-" and not quiet:
         say(f"wrote {out}")
 
 
