@@ -129,9 +129,10 @@ def _open_binary(path):
 
 
 def _blocks_of_lines(f, path):
-    """``(offset, bytes, lines)``: the file in blocks of whole lines of about BLOCK_BYTES, a
+    """``(offset, bytes, lines)``: the file in blocks of whole records of about BLOCK_BYTES, a
     byte-order mark dropped and CR or CRLF line ends turned into LF (a CR is never split
-    from its LF), with the number of line ends in each."""
+    from its LF), with the number of line ends in each.  A block never ends inside a quoted
+    field, which may hold line ends (RFC 4180)."""
     offset, carry, lines = 0, b"", 0
     while True:
         chunk = f.read(BLOCK_BYTES)
@@ -145,10 +146,15 @@ def _blocks_of_lines(f, path):
         chunk = carry + chunk
         if chunk.endswith(b"\r"):  # its LF may be the next byte
             chunk += f.read(1)
-        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
+        cut = _records_end(chunk)
         if cut == 0:
             if len(chunk) > MAX_LINE_BYTES:
-                raise DataError(f"{path}: line {lines + 1}: longer than {MAX_LINE_BYTES:,} characters (not a CSV?)")
+                what = (
+                    f"a quoted field runs on for more than {MAX_LINE_BYTES:,} characters (is a closing quote missing?)"
+                    if _quoted(chunk)
+                    else f"longer than {MAX_LINE_BYTES:,} characters (not a CSV?)"
+                )
+                raise DataError(f"{path}: line {lines + 1}: {what}")
             carry = chunk
             continue
         block, carry = _lf(chunk[:cut]), chunk[cut:]
@@ -156,6 +162,22 @@ def _blocks_of_lines(f, path):
         lines += count
         yield offset, block, count
         offset += cut
+
+
+def _records_end(chunk: bytes) -> int:
+    """Where the last whole record of ``chunk`` (which starts one) ends: after its last line end
+    outside quotes, that is, after an even number of '"' (an escaped quote is two); 0 for none."""
+    if b'"' not in chunk:
+        return max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
+    raw = np.frombuffer(chunk, dtype=np.uint8)
+    ends = np.flatnonzero((raw == 10) | (raw == 13))
+    outside = ends[np.cumsum(raw == 34)[ends] % 2 == 0]
+    return int(outside[-1]) + 1 if len(outside) else 0
+
+
+def _quoted(chunk: bytes) -> bool:
+    """Whether ``chunk`` (which starts a record) ends inside a quoted field: an odd number of '"'."""
+    return chunk.count(b'"') % 2 == 1
 
 
 def _line_ends(block: bytes) -> int:
@@ -211,7 +233,7 @@ def _parse_block(block: bytes, path, start, line_before, ncols, indices, names):
     except UnicodeDecodeError as e:
         line = line_before + block[: e.start].count(b"\n") + 1
         raise DataError(f"{path}: line {line}: not UTF-8 text (byte 0x{block[e.start]:02x})") from None
-    return _parse_slow(text.split("\n"), 0, ncols, indices, names, path, line_before)
+    return _parse_slow(text, ncols, indices, names, path, line_before)
 
 
 def _c_parse(block: bytes):
@@ -318,7 +340,7 @@ def _good_prefix(lines, ncols, indices, names, path, offset) -> np.ndarray:
     good = []
     for i, line in enumerate(lines):
         try:
-            good.append(_parse_slow([line], 0, ncols, indices, names, path, offset + i)[0])
+            good.append(_parse_slow(line, ncols, indices, names, path, offset + i)[0])
         except DataError:
             break
     return np.concatenate(good) if good else np.empty(0)
@@ -334,6 +356,19 @@ def _open_text(path):
 def looks_like_number(line: str) -> bool:
     """True when ``line`` holds one number and nothing else (a values file, not a CSV header)."""
     return _is_number(line.strip())
+
+
+def _records(text, source, line_offset):
+    """``(line number, cells)`` of each CSV record of ``text``, numbered by the line it starts on."""
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    while True:
+        number = line_offset + reader.line_num + 1
+        try:
+            yield number, next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise DataError(f"{source}: line {number}: {e}") from None
 
 
 def _split(line, source, number):
@@ -367,7 +402,7 @@ def _parse_body(lines, start, ncols, indices, names, source, line_offset=0):
         raise DataError(f"{source}: binary file (a NUL byte), expected text")
     arrays = _parse_fast(body, ncols, indices)
     if arrays is None:
-        arrays = _parse_slow(lines, start, ncols, indices, names, source, line_offset)
+        arrays = _parse_slow("\n".join(lines[start:]), ncols, indices, names, source, line_offset + start)
     return arrays
 
 
@@ -390,18 +425,18 @@ def _parse_fast(body: str, ncols: int, indices) -> list[np.ndarray] | None:
     return [np.ascontiguousarray(table[:, k]) for k in range(len(indices))]
 
 
-def _parse_slow(lines, start, ncols, indices, names, source, line_offset):
-    """Row by row, naming the line and column of the first thing wrong."""
+def _parse_slow(text, ncols, indices, names, source, line_offset):
+    """Record by record (a quoted field may span lines), naming the line and column of the first
+    thing wrong; ``line_offset``: the lines before ``text``.  Blank lines are skipped."""
     values = [[] for _ in indices]
-    for i in range(start, len(lines)):
-        line = lines[i]
-        if not line.strip():
+    for number, cells in _records(text, source, line_offset):
+        if len(cells) <= 1 and not "".join(cells).strip():
             continue
-        number = i + 1 + line_offset
-        cells = _split(line, source, number)
         if len(cells) != ncols:
             expected = f"{ncols} as in the header" if names[0] is not None else "one number per line"
-            raise DataError(f"{source}: line {number}: {len(cells)} fields, expected {expected}")
+            spans = any("\n" in cell for cell in cells)  # a quote that never closed takes the lines after it
+            hint = f"; a quoted field from line {number} holds a line end: is a closing quote missing?" if spans else ""
+            raise DataError(f"{source}: line {number}: {len(cells)} fields, expected {expected}{hint}")
         for column, (index, name) in enumerate(zip(indices, names)):
             values[column].append(_number(cells[index], source, number, name, ncols))
     return [np.array(v, dtype=np.float64) for v in values]

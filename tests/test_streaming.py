@@ -166,3 +166,48 @@ def test_a_read_shows_nothing_off_a_terminal_or_when_short(tmp_path):
         data.load_xy(str(path), None, None, bar)
         bar.close()
         assert bar.stream.getvalue() == ""
+
+
+# --- quoted fields that hold line ends (RFC 4180), in a column the run does not read -----------
+
+
+def load_outer(tmp_path, text: str):
+    """The dosage and efficacy columns of ``text``, around the note column."""
+    path = tmp_path / "data.csv"
+    path.write_bytes(text.encode())
+    return data.load_xy(str(path), "dosage", "efficacy")
+
+
+NOTES = ["one line", "two\nlines", 'a "quoted" word', "CRLF\r\ninside", "a comma, and\n\nblank lines", ""]
+QUOTED = "dosage,note,efficacy\n" + "".join(
+    f'{x!r},"{NOTES[i % len(NOTES)].replace(chr(34), chr(34) * 2)}",{y!r}\n' for i, (x, y) in enumerate(ROWS)
+)
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_a_quoted_field_may_hold_line_ends_whatever_the_block_size(tmp_path, block_bytes, line_end):
+    names, (x, y) = load_outer(tmp_path, QUOTED.replace("\n", line_end).replace("\r\r\n", "\r\n"))
+    assert names == ["dosage", "efficacy"]
+    np.testing.assert_array_equal(x, EXPECTED[0])
+    np.testing.assert_array_equal(y, EXPECTED[1])
+
+
+def test_a_bad_cell_after_a_field_of_several_lines_names_its_own_line(tmp_path, block_bytes):
+    raw = QUOTED.replace(f"\n{ROWS[40][0]!r},", f"\n{ROWS[40][0]!r}x,", 1)  # row 41: 'dosage' is not a number
+    before = QUOTED.split(f"\n{ROWS[40][0]!r},")[0]
+    line = before.count("\n") + 2  # the physical line, counting the line ends inside quotes
+    with pytest.raises(DataError, match=rf"line {line}, column 'dosage': '{ROWS[40][0]!r}x' is not a number"):
+        load_outer(tmp_path, raw)
+
+
+def test_a_quote_that_never_closes_is_named(tmp_path, block_bytes):
+    raw = QUOTED.replace('"one line"', '"one line', 1)
+    with pytest.raises(DataError, match=r"line 2: \d+ fields, expected 3 as in the header; a quoted field from line 2"):
+        load_outer(tmp_path, raw)
+
+
+def test_an_endless_quoted_field_is_refused_before_it_ends(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MAX_LINE_BYTES", 100)
+    monkeypatch.setattr(data, "BLOCK_BYTES", 64)
+    with pytest.raises(DataError, match=r"line 2: a quoted field runs on for more than 100 characters"):
+        load(tmp_path, b'a,b,c\n1,"' + b"x\n" * 500 + b"\n")
