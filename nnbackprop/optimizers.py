@@ -36,6 +36,7 @@ ARMIJO = 1e-4  # auto: a step must win this share of the decrease its slope prom
 MEMORY = 10  # auto: a step may rise above the last loss, never above the worst of this many
 STALLED = 1e-12  # auto: no decrease at a step this small (relative to the parameters): min_step_size
 INITIAL_DAMPING = 1e-3  # lm: the first λ, this share of the largest diagonal entry of JᵀJ
+FLAT = 0.01  # a fit whose R² on the training data is below this is no better than a constant
 
 
 def gradient_cosine(ssr, column_norms2, jtr) -> float:
@@ -54,17 +55,20 @@ def is_converged(ssr, column_norms2, jtr, scale, tolerance) -> bool:
 
 @dataclass
 class Verdict:
-    """How good the final parameters are: the gradient's size and the convergence test."""
+    """How good the final parameters are: the gradient's size, the convergence test, and
+    the share of the targets' variation the fit explains (R² on the training data)."""
 
     gradient_norm: float | None  # |dSSR/dθ| over the trainable parameters
     gradient_cosine: float | None
     converged: bool
+    r2: float | None = None  # 1 - SSR / |observed - mean|²; None for constant targets
 
     def to_dict(self) -> dict:
         return {
             "gradient_norm": self.gradient_norm,
             "gradient_cosine": self.gradient_cosine,
             "converged": self.converged,
+            "r2": self.r2,
         }
 
 
@@ -81,9 +85,11 @@ def judge(theta, objective, trainable, tolerance=GRADIENT_TOLERANCE) -> Verdict:
         norm = float(2.0 * np.linalg.norm(jtr))
     if not (math.isfinite(ssr) and math.isfinite(norm)):
         return Verdict(None, None, False)
-    cosine = gradient_cosine(ssr, norms2, jtr)
-    converged = is_converged(ssr, norms2, jtr, objective.spread(), tolerance)
-    return Verdict(norm, cosine if math.isfinite(cosine) else None, converged)
+    cosine, scale = gradient_cosine(ssr, norms2, jtr), objective.spread()
+    converged = is_converged(ssr, norms2, jtr, scale, tolerance)
+    ratio = math.sqrt(ssr) / scale if scale > 0 else math.nan  # scaled, so |observed - mean|² cannot overflow
+    r2 = 1.0 - ratio * ratio
+    return Verdict(norm, cosine if math.isfinite(cosine) else None, converged, r2 if math.isfinite(r2) else None)
 
 
 def proposed_rate(theta, x, observed, activation, trainable) -> float | None:

@@ -372,3 +372,27 @@ def test_lm_notes_that_it_does_not_use_a_learning_rate(write_config, invoke):
     assert "note: lm finds its own steps; training.learning_rate (0.01) is not used" in result.stderr
     quiet = invoke("train", "-c", write_config(STATQUEST_CONFIG), "--set", "training.optimizer=lm", "--out", "-", "-q")
     assert quiet.stderr == ""
+
+
+def test_the_result_carries_r2_on_the_training_data(write_config, invoke):
+    config = write_config(STATQUEST_CONFIG)
+    for lr in ("0.1", "auto"):
+        doc = json.loads(invoke("train", "-c", config, "--lr", lr, "--epochs", "50", "--out", "-", "-q").stdout)
+        theta = np.array([doc["params"][name] for name in STATQUEST_START])
+        residual = DOSAGE_Y - forward(theta, DOSAGE_X)
+        expected = 1 - residual @ residual / np.sum((DOSAGE_Y - DOSAGE_Y.mean()) ** 2)
+        assert doc["r2"] == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert verdict(np.zeros(7), DOSAGE_X, np.full(3, 2.0), "softplus", np.ones(7, bool)).r2 is None  # constant targets
+
+
+def test_a_fit_no_better_than_a_constant_says_so(write_config, invoke):
+    """Input weights of 0 on the symmetric dosage data: the residual of the best constant is orthogonal
+    to every direction (a stationary point), and lm converges there. The summary says what it is."""
+    lm = ["train", "-c", write_config(STATQUEST_CONFIG), "--set", "training.optimizer=lm", "--out", "-"]
+    flat = invoke(*lm, "--set", "init.w1=0", "--set", "init.w2=0")
+    doc = json.loads(flat.stdout)
+    assert (flat.exit_code, doc["converged"], doc["r2"] < 1e-6) == (0, True, True)
+    assert "converged: the gradient is small" in flat.stderr
+    assert "but the fit is no better than a constant (R² 0.00 on the training data)" in flat.stderr
+    good = invoke(*lm)
+    assert json.loads(good.stdout)["r2"] > 0.99 and "no better than a constant" not in good.stderr

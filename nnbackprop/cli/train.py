@@ -364,6 +364,13 @@ def _summary(doc, out, verbose=False):
             say(f"converged: the gradient is small (cosine {doc['gradient_cosine']:.2g} <= {tolerance:g})")
         else:
             say(f"converged: an exact fit (√SSR <= {tolerance:g} × |observed - mean|)")
+        if doc.get("r2") is not None and doc["r2"] < optimizers.FLAT:
+            r2 = f"{doc['r2']:.2f}".replace("-0.00", "0.00")
+            say(
+                f"but the fit is no better than a constant (R² {r2} on the training data): a flat stationary "
+                "point; try another init.seed, or training.restarts: 10",
+                fg="yellow",
+            )
     elif doc["stop_reason"] in (StopReason.MIN_STEP_SIZE, StopReason.MAX_EPOCHS):
         say(f"not converged: {_not_converged(doc)}", fg="yellow")
     say(params)
