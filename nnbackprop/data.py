@@ -141,6 +141,9 @@ def _blocks_of_lines(f, path):
         if not chunk:
             if carry:
                 block = _lf(carry)
+                opened = _unclosed(block)
+                if opened is not None:
+                    raise _never_closes(path, lines + block[:opened].count(b"\n") + 1)
                 yield offset, block, _line_ends(block)
             return
         chunk = carry + chunk
@@ -149,12 +152,9 @@ def _blocks_of_lines(f, path):
         cut = _records_end(chunk)
         if cut == 0:
             if len(chunk) > MAX_LINE_BYTES:
-                what = (
-                    f"a quoted field runs on for more than {MAX_LINE_BYTES:,} characters (is a closing quote missing?)"
-                    if _quoted(chunk)
-                    else f"longer than {MAX_LINE_BYTES:,} characters (not a CSV?)"
-                )
-                raise DataError(f"{path}: line {lines + 1}: {what}")
+                if _unclosed(chunk) is not None:
+                    raise _runs_on(path, lines + 1)
+                raise DataError(f"{path}: line {lines + 1}: longer than {MAX_LINE_BYTES:,} characters (not a CSV?)")
             carry = chunk
             continue
         block, carry = _lf(chunk[:cut]), chunk[cut:]
@@ -166,18 +166,74 @@ def _blocks_of_lines(f, path):
 
 def _records_end(chunk: bytes) -> int:
     """Where the last whole record of ``chunk`` (which starts one) ends: after its last line end
-    outside quotes, that is, after an even number of '"' (an escaped quote is two); 0 for none."""
+    outside quoted fields; 0 for none."""
     if b'"' not in chunk:
+        return max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
+    opens, closes = _quoted_spans(chunk)
+    if not len(opens):  # every quote is text
         return max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
     raw = np.frombuffer(chunk, dtype=np.uint8)
     ends = np.flatnonzero((raw == 10) | (raw == 13))
-    outside = ends[np.cumsum(raw == 34)[ends] % 2 == 0]
+    span = np.searchsorted(opens, ends) - 1  # the last quoted field opened before each line end
+    inside = (span >= 0) & (closes[np.maximum(span, 0)] > ends)
+    outside = ends[~inside]
     return int(outside[-1]) + 1 if len(outside) else 0
 
 
-def _quoted(chunk: bytes) -> bool:
-    """Whether ``chunk`` (which starts a record) ends inside a quoted field: an odd number of '"'."""
-    return chunk.count(b'"') % 2 == 1
+def _unclosed(chunk: bytes) -> int | None:
+    """Where the quoted field that ``chunk`` (which starts a record) ends inside opens, or None."""
+    if b'"' not in chunk:
+        return None
+    opens, closes = _quoted_spans(chunk)
+    return int(opens[-1]) if len(opens) and closes[-1] == len(chunk) else None
+
+
+def _still_open(line: bytes, open: bool) -> bool:
+    """Whether a quoted field is open at the end of ``line``, given whether one was at its start."""
+    if open:
+        quotes = [i for i, c in enumerate(line) if c == 34]
+        k = 0
+        while k + 1 < len(quotes) and quotes[k + 1] == quotes[k] + 1:  # "": an escaped quote
+            k += 2
+        if k >= len(quotes):
+            return True
+        line = b"x" + line[quotes[k] + 1 :]  # after the closing quote, mid-field: a quote there is text
+    return _unclosed(line) is not None
+
+
+def _never_closes(path, line) -> DataError:
+    return DataError(f"{path}: line {line}: a quoted field that never closes (a closing quote is missing)")
+
+
+def _runs_on(path, line) -> DataError:
+    return DataError(
+        f"{path}: line {line}: a quoted field runs on for more than {MAX_LINE_BYTES:,} characters "
+        "(is a closing quote missing?)"
+    )
+
+
+def _quoted_spans(chunk: bytes):
+    """The quoted fields of ``chunk`` (which starts a record), as Python's csv reader finds them:
+    arrays of where each opens and closes (``len(chunk)`` for one still open at the end).  A
+    quote opens a field only at its start (after spaces: ``skipinitialspace``); inside, ``""``
+    is a quote; elsewhere a quote is text, as in ``12" pipe``."""
+    quotes = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 34).tolist()
+    opens, closes, i, n = [], [], 0, len(quotes)
+    while i < n:
+        p = quotes[i]
+        k = p - 1
+        while k >= 0 and chunk[k] == 32:
+            k -= 1
+        if k >= 0 and chunk[k] not in (44, 10, 13):  # not a field's start: text
+            i += 1
+            continue
+        j = i + 1
+        while j + 1 < n and quotes[j + 1] == quotes[j] + 1:  # "" inside: an escaped quote
+            j += 2
+        opens.append(p)
+        closes.append(quotes[j] if j < n else len(chunk))
+        i = j + 1
+    return np.array(opens, dtype=np.int64), np.array(closes, dtype=np.int64)
 
 
 def _line_ends(block: bytes) -> int:
@@ -197,6 +253,8 @@ def _header_of(blocks, path):
         while position < len(block):
             end = block.find(b"\n", position)
             end = len(block) if end < 0 else end
+            while end < len(block) and _unclosed(block[position:end]) is not None:  # a name holds a line end
+                end = block.find(b"\n", end + 1) % (len(block) + 1)  # -1: the block's end
             number += 1
             line = block[position:end]
             if line.strip():
@@ -207,7 +265,7 @@ def _header_of(blocks, path):
                     raise DataError(f"{path}: line {number}: not UTF-8 text (byte 0x{line[e.start]:02x})") from None
                 cells = [cell.strip() for cell in _split(text, path, number)]
                 rest = block[end + 1 :]
-                return cells, number, (start + end + 1, rest, _line_ends(rest))
+                return cells, number + line.count(b"\n"), (start + end + 1, rest, _line_ends(rest))
             position = end + 1
     raise DataError(f"{path}: empty file, expected a header row and data rows")
 
@@ -300,13 +358,21 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
         offset = number - len(lines)
         size = 1  # blocks grow 1, 2, 4, ... up to `block`: the first answers come at once
         more = True
+        opened, held = None, 0  # the line a quoted field still open opened on; its characters so far
         while more:
-            if len(lines) < size:
+            if len(lines) < size or opened:  # a block ends with a whole record
                 line = _readline(stream, path, offset + len(lines) + 1)
                 more = line != ""
                 if more:
                     lines.append(line)
+                    if '"' in line and _still_open(line.encode(), opened is not None) != (opened is not None):
+                        opened, held = (offset + len(lines) if opened is None else None), 0
+                    held += len(line)
+                    if opened and held > MAX_LINE_BYTES:
+                        raise _runs_on(path, opened)
                     continue
+            if opened:
+                raise _never_closes(path, opened)
             if lines:
                 block_lines = [s.rstrip("\n") for s in lines]
                 try:
@@ -428,10 +494,12 @@ def _parse_fast(body: str, ncols: int, indices) -> list[np.ndarray] | None:
 def _parse_slow(text, ncols, indices, names, source, line_offset):
     """Record by record (a quoted field may span lines), naming the line and column of the first
     thing wrong; ``line_offset``: the lines before ``text``.  Blank lines are skipped."""
-    values = [[] for _ in indices]
+    values, lines = [[] for _ in indices], None
     for number, cells in _records(text, source, line_offset):
-        if len(cells) <= 1 and not "".join(cells).strip():
-            continue
+        if len(cells) <= 1 and not "".join(cells).strip():  # a blank line, or a lone "" (not blank)
+            lines = lines or text.split("\n")
+            if not lines[number - line_offset - 1].strip():
+                continue
         if len(cells) != ncols:
             expected = f"{ncols} as in the header" if names[0] is not None else "one number per line"
             spans = any("\n" in cell for cell in cells)  # a quote that never closed takes the lines after it

@@ -111,3 +111,16 @@ def test_iter_inputs_names_the_line_of_a_bad_value_in_a_later_block(tmp_path):
     values.write_text("1\n2\n3\n4\nfour\n")
     with pytest.raises(DataError, match=r"v.txt: line 5: 'four' is not a number"):
         list(iter_inputs(str(values), None, block=2))
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 65536])
+def test_iter_inputs_reads_quoted_fields_that_hold_line_ends(tmp_path, block):
+    path = tmp_path / "c.csv"
+    path.write_text('note,dosage\n"a\nb",1\nplain,2\n"say ""hi""\n\nthere",3\n12" pipe,4\n"x",5\n')
+    assert np.concatenate(list(iter_inputs(str(path), "dosage", block=block))).tolist() == [1, 2, 3, 4, 5]
+    path.write_text('note,dosage\nok,1\n"a\nb,2\nc,3\n')
+    with pytest.raises(DataError, match=r"c.csv: line 3: a quoted field that never closes"):
+        list(iter_inputs(str(path), "dosage", block=block))
+    path.write_text('note,dosage\nok,1\n"a\nb",x\n')
+    with pytest.raises(DataError, match=r"c.csv: line 3, column 'dosage': 'x' is not a number"):
+        list(iter_inputs(str(path), "dosage", block=block))

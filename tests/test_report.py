@@ -541,7 +541,7 @@ def test_a_page_of_many_rows_holds_shown_rows_spread_evenly(many):
     data = embedded(path.read_text())["data"]
     rows = np.array(data["rows"])
     assert (len(rows), rows[0], data["n"]) == (SHOWN, 0, len(x))
-    assert np.all(np.diff(rows) >= len(x) // SHOWN) and rows[-1] >= len(x) - len(x) / SHOWN - 1
+    assert np.all(np.diff(rows) >= len(x) // SHOWN) and rows[-1] == len(x) - 1
     assert (data["x"], data["y"]) == (x[rows].tolist(), y[rows].tolist())
 
 
@@ -556,12 +556,25 @@ def test_a_page_of_many_rows_carries_every_rows_ssr_and_gradient(many):
         assert np.allclose(view["totals"]["gradient"][k], gradient, rtol=1e-10, atol=1e-10 * np.abs(gradient).max())
 
 
-def test_a_page_of_many_rows_carries_the_ssr_after_each_fixed_rate_step(many):
-    path, document, _, _ = many
-    view = embedded(path.read_text())
-    epochs, after = view["snapshots"]["epochs"], view["totals"]["after"]
-    for k, epoch in enumerate(epochs[:-1]):  # the SSR after epoch e's step is the one training recorded at e + 1
-        assert math.isclose(after[k], document["loss_history"][epoch + 1], rel_tol=1e-12)
+@pytest.mark.parametrize("trainable", [None, ["w1", "b2", "w5"]])
+def test_a_page_of_many_rows_carries_the_ssr_after_each_fixed_rate_step(tmp_path, trainable):
+    """At every recorded epoch, the last one (whose step training did not take) included: the SSR at
+    θ - rate·gradient, frozen parameters kept, over every row."""
+    keys = {"trainable": trainable} if trainable else {}
+    document, x, y = many_rows(tmp_path, 2 * SHOWN + 3, max_epochs=12, **keys)
+    view = embedded(page(document, x, y))
+    mask = np.array([trainable is None or name in trainable for name in document["params"]])
+    assert document["epochs"] == 12 and view["snapshots"]["epochs"][-1] == 12
+    for epoch, after in zip(view["snapshots"]["epochs"], view["totals"]["after"]):
+        theta = theta_at(document, epoch)
+        step = 2e-4 * np.where(mask, network.ssr_and_gradient(theta, x, y)[1], 0.0)
+        assert math.isclose(after, network.ssr_and_gradient(theta - step, x, y)[0], rel_tol=1e-12)
+
+
+def test_a_page_of_many_rows_writes_inf_as_inf(tmp_path):
+    document, x, y = many_rows(tmp_path, SHOWN + 1, learning_rate=1e300, max_epochs=3)
+    assert document["stop_reason"] == "diverged"
+    assert embedded(page(document, x, y))["totals"]["after"][-1] == "inf"
 
 
 def test_the_sum_over_a_held_sample_is_the_plain_loop_over_every_row(many):
@@ -637,3 +650,9 @@ def test_a_page_of_many_rows_trained_by_lm_carries_the_next_recorded_ssr(tmp_pat
     for e, later, after in zip(epochs, epochs[1:] + [None], totals["after"]):  # the training's own next SSR
         assert after is None if later != e + 1 else math.isclose(after, history[e + 1], rel_tol=1e-12)
     assert all(math.isclose(s, document["loss_history"][e], rel_tol=1e-12) for e, s in zip(epochs, totals["ssr"]))
+
+
+def test_the_page_of_many_rows_shows_a_diverged_step_as_inf(open_report, tmp_path):
+    document, x, y = many_rows(tmp_path, SHOWN + 1, learning_rate=1e300, max_epochs=3)
+    view = open_report(write(tmp_path, "diverged", document, x, y), f"epoch={document['epochs']}")
+    assert view.text("#params-note").endswith("-> inf after this epoch")

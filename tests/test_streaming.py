@@ -211,3 +211,33 @@ def test_an_endless_quoted_field_is_refused_before_it_ends(tmp_path, monkeypatch
     monkeypatch.setattr(data, "BLOCK_BYTES", 64)
     with pytest.raises(DataError, match=r"line 2: a quoted field runs on for more than 100 characters"):
         load(tmp_path, b'a,b,c\n1,"' + b"x\n" * 500 + b"\n")
+
+
+def test_a_quote_that_never_closes_in_the_last_column_is_named(tmp_path, block_bytes):
+    """Python's csv reader would take the rest of the file into that field, and lose its rows."""
+    text = 'x,y,note\n0,0,ok\n0.5,1,"calibrated\n1,0,ok\n0.25,0.5,ok\n'
+    with pytest.raises(DataError, match=r"line 3: a quoted field that never closes"):
+        load_outer(tmp_path, text.replace("x,y", "dosage,efficacy"))
+
+
+def test_a_quote_inside_a_text_field_is_text(tmp_path, block_bytes):
+    """As the csv reader reads it: a quote opens a quoted field only at the field's start, so a stray
+    one in a text field (12" pipe) is text, and the quoted fields after it still hold their line ends."""
+    fields = ['12" pipe', 'ab"c', '"two\nlines"', 'x"', '"say ""hi""\nthere"', ' "spaced\nquote"']
+    text = "dosage,note,efficacy\n" + "".join(
+        f"{x!r},{fields[i % len(fields)]},{y!r}\n" for i, (x, y) in enumerate(ROWS)
+    )
+    names, (x, y) = load_outer(tmp_path, text)
+    np.testing.assert_array_equal(x, EXPECTED[0])
+    np.testing.assert_array_equal(y, EXPECTED[1])
+
+
+def test_a_header_name_may_hold_a_line_end(tmp_path, block_bytes):
+    text = 'dosage,"note\nabout it",efficacy\n1,"",2\n3,x,y\n'
+    with pytest.raises(DataError, match=r"line 4, column 'efficacy': 'y' is not a number"):
+        load_outer(tmp_path, text)
+
+
+def test_a_row_of_only_an_empty_quoted_field_is_not_a_blank_line(tmp_path, block_bytes):
+    with pytest.raises(DataError, match=r"line 3: 1 fields, expected 2 as in the header"):
+        load(tmp_path, b'dosage,efficacy\n1,2\n""\n3,4\n')

@@ -236,7 +236,7 @@ def view_data(document: dict, x, observed) -> dict:
             "rows": None if shown is ALL else shown.tolist(),
             "n": len(x),
         },
-        "totals": None if shown is ALL else totals(epochs, snapshots, x, observed, activation, fixed),
+        "totals": None if shown is ALL else totals(epochs, snapshots, history, x, observed, activation, fixed),
         "run": run,
         "summary": _summary(document, run, hidden, activation, len(x), data.get("path")),
         "notes": _notes(isinstance(recorded, dict), epochs, run),
@@ -256,29 +256,38 @@ ALL = slice(None)
 
 
 def shown_rows(n: int):
-    """The rows the page holds: all of them (``ALL``), or ``SHOWN`` indices spread evenly from row 0."""
-    return ALL if n <= SHOWN else np.arange(SHOWN) * n // SHOWN
+    """The rows the page holds: all of them (``ALL``), or ``SHOWN`` indices spread evenly from the
+    first row to the last."""
+    return ALL if n <= SHOWN else np.arange(SHOWN) * (n - 1) // (SHOWN - 1)
 
 
-def totals(epochs, snapshots, x, observed, activation, fixed) -> dict:
+def totals(epochs, snapshots, history, x, observed, activation, fixed) -> dict:
     """The sums over every row at each recorded epoch: ``{"ssr", "gradient", "after"}``, lists in
-    the epochs' order.  ``after``: the SSR after the epoch's step, at ``θ - rate·gradient`` (frozen
-    parameters kept) for ``fixed = (rate, mask)``; else the next epoch's SSR where it is recorded."""
+    the epochs' order: one pass over the data an epoch.  ``after``: the SSR after the epoch's step,
+    which ``history`` (every epoch's SSR) holds, but for the last epoch's step, not taken: at
+    ``θ - rate·gradient`` (frozen parameters kept) for ``fixed = (rate, mask)``; else null.  Non-finite
+    numbers are the strings "inf", "-inf" and "nan", as the page prints them."""
     thetas = np.array([[math.nan if v is None else v for v in snapshots[e]] for e in epochs], dtype=np.float64)
-    objective = kernel.Kernel(x, observed, activation)
+    objective, last = kernel.Kernel(x, observed, activation), len(history) - 1
     with np.errstate(all="ignore"):
         ssr, gradient = objective(thetas)
         if fixed:
-            rate, mask = fixed
-            after = objective(thetas - rate * np.where(mask, gradient, 0.0))[0].tolist()
+            after = [history[e + 1] if e < last else None for e in epochs]
+            if epochs[-1] == last:  # the step training did not take
+                rate, mask = fixed
+                after[-1] = float(objective(thetas[-1] - rate * np.where(mask, gradient[-1], 0.0))[0])
         else:
-            following = zip(epochs, epochs[1:] + [None], ssr[1:].tolist() + [None])
-            after = [s if later == e + 1 else None for e, later, s in following]
+            after = [history[e + 1] if later == e + 1 else None for e, later in zip(epochs, epochs[1:] + [None])]
     return {
-        "ssr": [finite_or_none(v) for v in ssr.tolist()],
-        "gradient": [[finite_or_none(v) for v in row] for row in gradient.tolist()],
-        "after": [None if v is None else finite_or_none(v) for v in after],
+        "ssr": [_number(v) for v in ssr.tolist()],
+        "gradient": [[_number(v) for v in row] for row in gradient.tolist()],
+        "after": [None if v is None else _number(v) for v in after],
     }
+
+
+def _number(value: float):
+    """A float for strict JSON: itself, or "inf", "-inf" or "nan"."""
+    return value if math.isfinite(value) else str(value)
 
 
 def loss_curve(history: list, keep: list[int]) -> dict:

@@ -46,7 +46,7 @@
   };
   var activation = ACTIVATIONS[D.activation];
 
-  function num(v) { return v === null ? NaN : v; }
+  function num(v) { return v === null ? NaN : typeof v === "string" ? Number(v.replace("inf", "Infinity")) : v; }
   function theta(index) { return PARAMS[index].map(num); }
   function wIn(t, i) { return t[2 * i]; }
   function bIn(t, i) { return t[2 * i + 1]; }
