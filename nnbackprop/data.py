@@ -523,6 +523,12 @@ def _number(cell, source, number, name, ncols):
     return value
 
 
+def spread_rows(n: int, most: int):
+    """``most`` row indices spread evenly over ``n`` rows, the first and the last among them, to
+    show a large dataset by; ``slice(None)`` (every row) when there are no more than ``most``."""
+    return slice(None) if n <= most else np.arange(most) * (n - 1) // (most - 1)
+
+
 def is_file(path) -> bool:
     """Whether ``path`` is a regular file: one whose bytes can be hashed, and read again."""
     return not isinstance(path, Stream) and os.path.isfile(path)

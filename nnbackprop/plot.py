@@ -27,6 +27,7 @@ from .metrics import training_columns
 from .network import DEFAULT_ACTIVATION, decompose, param_names
 
 FORMATS = {".png": "png", ".svg": "svg"}
+DRAWN = 5000  # at most this many points of a dataset drawn (spread evenly); the x range is all of them's
 INSTALL = "pip install matplotlib (in a checkout: pip install '.[plot]')"
 
 
@@ -62,6 +63,12 @@ class Points:
 
     def __init__(self, label: str, x: np.ndarray, y: np.ndarray, training: bool = False):
         self.label, self.x, self.y, self.training = label, x, y, training
+
+    def drawn(self):
+        """``(x, y, label)`` as drawn: at most ``DRAWN`` points spread evenly, the label saying so."""
+        rows = data_mod.spread_rows(len(self.x), DRAWN)
+        label = self.label if isinstance(rows, slice) else f"{self.label}: {DRAWN:,} drawn, spread evenly"
+        return self.x[rows], self.y[rows], label
 
 
 def training_points(model, result_path: str) -> tuple[Points | None, list[str]]:
@@ -152,10 +159,20 @@ def _draw_fit(axes, model, points: list[Points]):
         xs, predicted, "-", color="tab:green", linewidth=2.6, label=f"predicted = ${formula} + {_tex(bias_name)}$"
     )
     for p in points:
-        style = (
-            {"color": "black", "marker": "o", "s": 55} if p.training else {"color": "tab:red", "marker": "s", "s": 45}
+        x, y, label = p.drawn()
+        color, marker, area = ("black", "o", 55) if p.training else ("tab:red", "s", 45)
+        scale = 1.0 if len(x) <= 1000 else 0.2  # thousands of points: dots, not discs
+        axes.scatter(
+            x,
+            y,
+            zorder=5,
+            edgecolor="white",
+            linewidth=0.8 * scale,
+            label=label,
+            color=color,
+            marker=marker,
+            s=area * scale,
         )
-        axes.scatter(p.x, p.y, zorder=5, edgecolor="white", linewidth=0.8, label=p.label, **style)
     axes.set_title(f"Fitted curve: flip, stretch, add ({h} {model.activation} neuron{'s' * (h != 1)})")
     axes.set_xlabel(input_name or "input")
     axes.set_ylabel(target_name or "output")

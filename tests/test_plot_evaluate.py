@@ -396,3 +396,45 @@ def test_every_command_the_readme_names_takes_quiet(invoke):
     assert len(named) == 6
     for command in named:
         assert "-q, --quiet" in invoke(command, "--help").stdout, command
+
+
+def markers(svg_path) -> int:
+    """The scatter markers in a matplotlib SVG: the <use> elements of its PathCollection groups
+    (the data's, the legend's sample of it, and the loss panel's final-SSR dot)."""
+    groups = ET.parse(svg_path).getroot().iter("{http://www.w3.org/2000/svg}g")
+    return sum(
+        len(g.findall(".//{http://www.w3.org/2000/svg}use"))
+        for g in groups
+        if g.get("id", "").startswith("PathCollection")
+    )
+
+
+def test_plot_draws_at_most_drawn_points_of_a_large_dataset(tmp_path, invoke):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 2, 3 * plot.DRAWN + 7)
+    np.savetxt(tmp_path / "big.csv", np.column_stack([x, np.sin(3 * x)]), delimiter=",", header="x,y", comments="")
+    (tmp_path / "big.yaml").write_text(
+        "data: {path: big.csv}\nmodel: {hidden: 2}\ninit: {seed: 0}\ntraining: {max_epochs: 3}\n"
+    )
+    assert invoke("train", "-c", tmp_path / "big.yaml", "--out", tmp_path / "big.json", "-q").exit_code == 0
+    assert invoke("plot", tmp_path / "big.json", "--out", tmp_path / "big.svg").exit_code == 0
+    assert markers(tmp_path / "big.svg") == plot.DRAWN + 3
+    drawn_x, drawn_y, label = plot.Points("training data", x, -x).drawn()
+    assert (len(drawn_x), drawn_x[0], drawn_x[-1]) == (plot.DRAWN, x[0], x[-1])  # the first and the last row
+    assert np.isin(drawn_x, x).all() and np.array_equal(drawn_y, -drawn_x)
+    assert label == f"training data: {plot.DRAWN:,} drawn, spread evenly"
+
+
+def test_plot_draws_every_point_of_a_small_dataset(trained, tmp_path, invoke):
+    result_path, _ = trained
+    assert invoke("plot", result_path, "--out", tmp_path / "small.svg").exit_code == 0
+    assert markers(tmp_path / "small.svg") == 3 + 3
+    x = np.arange(plot.DRAWN, dtype=float)
+    assert plot.Points("all", x, x).drawn()[2] == "all" and len(plot.Points("all", x, x).drawn()[0]) == plot.DRAWN
+
+
+def test_the_readme_names_the_points_plot_draws():
+    from conftest import ROOT
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert f"Of a dataset of more than {plot.DRAWN:,} rows, {plot.DRAWN:,} spread evenly" in text

@@ -27,6 +27,7 @@ from importlib import resources
 import numpy as np
 
 from .. import gradcheck, kernel
+from ..data import spread_rows
 from ..errors import ResultError
 from ..network import ACTIVATIONS, DERIVATIVE_NAMES, param_names
 from ..results import finite_or_none, headline
@@ -256,9 +257,8 @@ ALL = slice(None)
 
 
 def shown_rows(n: int):
-    """The rows the page holds: all of them (``ALL``), or ``SHOWN`` indices spread evenly from the
-    first row to the last."""
-    return ALL if n <= SHOWN else np.arange(SHOWN) * (n - 1) // (SHOWN - 1)
+    """The rows the page holds: all of them (``ALL``), or ``SHOWN`` of them spread evenly."""
+    return ALL if n <= SHOWN else spread_rows(n, SHOWN)
 
 
 def totals(epochs, snapshots, history, x, observed, activation, fixed) -> dict:
