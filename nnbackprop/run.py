@@ -244,7 +244,10 @@ class Run:
     def summary(self) -> str:
         """One line: the optimizer, epochs, stop reason, SSR and the verdict."""
         loss = "" if self.document["final_loss"] is not None else ", SSR not finite"
-        return f"{results.headline(self.document)}{loss}, {'converged' if self.converged else 'not converged'}"
+        verdict = "converged" if self.converged else "not converged"
+        if self.converged and self.verdict.r2 is not None and self.verdict.r2 < optimizers.FLAT:
+            verdict += ", but no better than a constant (R² below 0.01)"
+        return f"{results.headline(self.document)}{loss}, {verdict}"
 
     def __repr__(self) -> str:
         return f"<nnbackprop.Run {self.summary()}>"

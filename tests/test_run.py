@@ -218,6 +218,13 @@ def test_repr_is_the_summary():
     assert run.summary() == f"gd (learning rate 0.01): 5 epochs, stopped by max_epochs, SSR {ssr:.6g}, not converged"
 
 
+def test_the_summary_says_when_a_converged_fit_is_no_better_than_a_constant():
+    start = {"w1": 0.0, "b1": 0.0, "w2": 0.0, "b2": 0.0, "w3": 0.36, "w4": 0.63, "b3": 0.0}  # flat: a stationary
+    flat = nnbackprop.fit({"data": (DOSAGE_X, DOSAGE_Y), "init": start}, optimizer="lm")  # point of this data
+    assert flat.summary().endswith("SSR 0.666667, converged, but no better than a constant (R² below 0.01)")
+    assert nnbackprop.fit(DOSAGE, optimizer="lm").summary().endswith(", converged")
+
+
 def test_the_library_never_imports_click():
     code = (
         "import sys, nnbackprop; nnbackprop.fit(sys.argv[1], max_epochs=3); "
