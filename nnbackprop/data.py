@@ -253,8 +253,10 @@ def _header_of(blocks, path):
         while position < len(block):
             end = block.find(b"\n", position)
             end = len(block) if end < 0 else end
-            while end < len(block) and _unclosed(block[position:end]) is not None:  # a name holds a line end
-                end = block.find(b"\n", end + 1) % (len(block) + 1)  # -1: the block's end
+            still = _unclosed(block[position:end]) is not None  # a name holds a line end: the header goes on
+            while still and end < len(block):
+                after = block.find(b"\n", end + 1) % (len(block) + 1)  # -1: the block's end
+                still, end = _still_open(block[end + 1 : after], True), after
             number += 1
             line = block[position:end]
             if line.strip():
@@ -358,33 +360,43 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
         offset = number - len(lines)
         size = 1  # blocks grow 1, 2, 4, ... up to `block`: the first answers come at once
         more = True
-        opened, held = None, 0  # the line a quoted field still open opened on; its characters so far
+        opened, held, checked = None, 0, False  # a quoted field still open: its line, its characters so far
         while more:
             if len(lines) < size or opened:  # a block ends with a whole record
                 line = _readline(stream, path, offset + len(lines) + 1)
                 more = line != ""
                 if more:
                     lines.append(line)
-                    if '"' in line and _still_open(line.encode(), opened is not None) != (opened is not None):
-                        opened, held = (offset + len(lines) if opened is None else None), 0
-                    held += len(line)
-                    if opened and held > MAX_LINE_BYTES:
-                        raise _runs_on(path, opened)
+                    if opened and not ('"' in line and not _still_open(line.encode(), True)):
+                        held += len(line)
+                        if held > MAX_LINE_BYTES:
+                            raise _runs_on(path, opened)
+                    else:
+                        opened = None
                     continue
-            if opened:
-                raise _never_closes(path, opened)
+            if lines and not checked:  # the block is full, or the file ended: inside a quoted field?
+                checked, text = True, "".join(lines).encode()
+                at = _unclosed(text)
+                if at is not None:
+                    opened, held = offset + text[:at].count(b"\n") + 1, len(text) - at
+                    if more:
+                        continue
             if lines:
-                block_lines = [s.rstrip("\n") for s in lines]
+                whole = lines[: opened - offset - 1] if opened else lines  # the records before one that never closes
+                block_lines = [s.rstrip("\n") for s in whole]
                 try:
                     values = _parse_body(block_lines, 0, ncols, indices, names, path, offset)[0]
                 except DataError:  # the rows before the bad line still come out, then the error
-                    good = _good_prefix(block_lines, ncols, indices, names, path, offset)
+                    good = _good_prefix("\n".join(block_lines), ncols, indices, names, path, offset)
                     if len(good):
                         yield good
                     raise
+                if opened:
+                    yield values
+                    raise _never_closes(path, opened)
                 yield values
                 offset += len(lines)
-                lines = []
+                lines, checked = [], False
                 size = min(2 * size, block)
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text") from None
@@ -401,15 +413,13 @@ def _readline(stream, path, number):
     return line
 
 
-def _good_prefix(lines, ncols, indices, names, path, offset) -> np.ndarray:
-    """The values of the lines before the first bad one (the bad one raises in :func:`_parse_body`)."""
+def _good_prefix(text, ncols, indices, names, path, offset) -> np.ndarray:
+    """The first column's values of the records before the first bad one (which raises in
+    :func:`_parse_body`)."""
     good = []
-    for i, line in enumerate(lines):
-        try:
-            good.append(_parse_slow(line, ncols, indices, names, path, offset + i)[0])
-        except DataError:
-            break
-    return np.concatenate(good) if good else np.empty(0)
+    with contextlib.suppress(DataError):
+        good.extend(row[0] for row in _rows(text, ncols, indices, names, path, offset))
+    return np.array(good, dtype=np.float64)
 
 
 def _open_text(path):
@@ -494,7 +504,13 @@ def _parse_fast(body: str, ncols: int, indices) -> list[np.ndarray] | None:
 def _parse_slow(text, ncols, indices, names, source, line_offset):
     """Record by record (a quoted field may span lines), naming the line and column of the first
     thing wrong; ``line_offset``: the lines before ``text``.  Blank lines are skipped."""
-    values, lines = [[] for _ in indices], None
+    rows = list(_rows(text, ncols, indices, names, source, line_offset))
+    return [np.array([row[k] for row in rows], dtype=np.float64) for k in range(len(indices))]
+
+
+def _rows(text, ncols, indices, names, source, line_offset):
+    """Each record's values in the ``indices`` columns, in order, raising at the first thing wrong."""
+    lines = None
     for number, cells in _records(text, source, line_offset):
         if len(cells) <= 1 and not "".join(cells).strip():  # a blank line, or a lone "" (not blank)
             lines = lines or text.split("\n")
@@ -505,9 +521,7 @@ def _parse_slow(text, ncols, indices, names, source, line_offset):
             spans = any("\n" in cell for cell in cells)  # a quote that never closed takes the lines after it
             hint = f"; a quoted field from line {number} holds a line end: is a closing quote missing?" if spans else ""
             raise DataError(f"{source}: line {number}: {len(cells)} fields, expected {expected}{hint}")
-        for column, (index, name) in enumerate(zip(indices, names)):
-            values[column].append(_number(cells[index], source, number, name, ncols))
-    return [np.array(v, dtype=np.float64) for v in values]
+        yield tuple(_number(cells[index], source, number, name, ncols) for index, name in zip(indices, names))
 
 
 def _number(cell, source, number, name, ncols):

@@ -124,3 +124,17 @@ def test_iter_inputs_reads_quoted_fields_that_hold_line_ends(tmp_path, block):
     path.write_text('note,dosage\nok,1\n"a\nb",x\n')
     with pytest.raises(DataError, match=r"c.csv: line 3, column 'dosage': 'x' is not a number"):
         list(iter_inputs(str(path), "dosage", block=block))
+
+
+@pytest.mark.parametrize("block", [1, 2, 4, 65536])
+def test_iter_inputs_yields_only_real_rows_before_an_error(tmp_path, block):
+    """The rows before a bad record come out, and none that a multi-line field's lines would make up."""
+    path = tmp_path / "c.csv"
+    path.write_text('dosage\n0.5\n"0.1\n0.2\n0.3\n0.4"\n')
+    out = []
+    with pytest.raises(DataError, match=r"line 3, column 'dosage': '0.1\\n0.2\\n0.3\\n0.4' is not a number"):
+        out.extend(v for values in iter_inputs(str(path), None, block=block) for v in values.tolist())
+    assert out == [0.5]
+    path.write_text('x\n1\noops\n"unclosed\n')  # the first thing wrong is named first
+    with pytest.raises(DataError, match=r"line 3, column 'x': 'oops' is not a number"):
+        list(iter_inputs(str(path), None, block=block))
