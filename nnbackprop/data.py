@@ -147,8 +147,11 @@ def _blocks_of_lines(f, path):
                 yield offset, block, _line_ends(block)
             return
         chunk = carry + chunk
-        if chunk.endswith(b"\r"):  # its LF may be the next byte
-            chunk += f.read(1)
+        while chunk.endswith(b"\r"):  # its LF may be the next byte (after more CRs: \r\r\n)
+            byte = f.read(1)
+            chunk += byte
+            if not byte:
+                break
         cut = _records_end(chunk)
         if cut == 0:
             if len(chunk) > MAX_LINE_BYTES:

@@ -241,3 +241,12 @@ def test_a_header_name_may_hold_a_line_end(tmp_path, block_bytes):
 def test_a_row_of_only_an_empty_quoted_field_is_not_a_blank_line(tmp_path, block_bytes):
     with pytest.raises(DataError, match=r"line 3: 1 fields, expected 2 as in the header"):
         load(tmp_path, b'dosage,efficacy\n1,2\n""\n3,4\n')
+
+
+@pytest.mark.parametrize("size", range(4, 20))
+def test_cr_cr_lf_line_ends_count_alike_whatever_the_block_size(tmp_path, monkeypatch, size):
+    """A file converted twice (\\r\\r\\n: a CR, then a CRLF): a block never ends between its CRs and its LF."""
+    monkeypatch.setattr(data, "BLOCK_BYTES", size)
+    raw = b"a,b\r\r\n" + b"1,2\r\r\n" * 3 + b"1,x\r\r\n"
+    with pytest.raises(DataError, match=r"line 9, column 'b': 'x' is not a number"):
+        load(tmp_path, raw)
