@@ -355,9 +355,15 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
         if looks_like_number(line):
             ncols, indices, names, lines = 1, [0], [None], [line]
         else:
-            columns = [cell.strip() for cell in _split(line.rstrip("\n"), path, number)]
+            first, still = number, _unclosed(line.encode()) is not None
+            while still:  # a name holds a line end: the header goes on
+                more = _readline(stream, path, number + 1)
+                if not more:
+                    raise _never_closes(path, first)
+                line, number, still = line + more, number + 1, _still_open(more.encode(), True)
+            columns = [cell.strip() for cell in _split(line.rstrip("\n"), path, first)]
             if column is None and len(columns) > 1:
-                raise DataError(f"{path}: line {number}: which column holds the input? (columns: {', '.join(columns)})")
+                raise DataError(f"{path}: line {first}: which column holds the input? (columns: {', '.join(columns)})")
             indices = [_column_index(columns, column, 0, path)]
             ncols, names, lines = len(columns), [columns[indices[0]]], []
         offset = number - len(lines)

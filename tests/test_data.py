@@ -138,3 +138,19 @@ def test_iter_inputs_yields_only_real_rows_before_an_error(tmp_path, block):
     path.write_text('x\n1\noops\n"unclosed\n')  # the first thing wrong is named first
     with pytest.raises(DataError, match=r"line 3, column 'x': 'oops' is not a number"):
         list(iter_inputs(str(path), None, block=block))
+
+
+@pytest.mark.parametrize("block", [1, 65536])
+def test_iter_inputs_takes_a_header_name_that_holds_a_line_end(tmp_path, block):
+    path = tmp_path / "c.csv"
+    path.write_text('"dose\n(mg)",note\n1,a\n2,b\n')
+    assert np.concatenate(list(iter_inputs(str(path), "dose\n(mg)", block=block))).tolist() == [1, 2]
+    path.write_text('note,"dose\n(mg)"\na,1\nb,x\n')
+    with pytest.raises(DataError, match=r"line 4, column 'dose\n\(mg\)': 'x' is not a number"):
+        list(iter_inputs(str(path), "dose\n(mg)", block=block))
+    path.write_text('"dose\n(mg)",note\n')
+    with pytest.raises(DataError, match=r"line 1: which column holds the input"):
+        list(iter_inputs(str(path), None, block=block))
+    path.write_text('"dose\n(mg),note\n1,a\n')
+    with pytest.raises(DataError, match=r"line 1: a quoted field that never closes"):
+        list(iter_inputs(str(path), None, block=block))
