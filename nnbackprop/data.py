@@ -170,10 +170,8 @@ def _blocks_of_lines(f, path):
 def _records_end(chunk: bytes) -> int:
     """Where the last whole record of ``chunk`` (which starts one) ends: after its last line end
     outside quoted fields; 0 for none."""
-    if b'"' not in chunk:
-        return max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
-    opens, closes = _quoted_spans(chunk)
-    if not len(opens):  # every quote is text
+    opens, closes = _quoted_spans(chunk) if b'"' in chunk else ((), ())
+    if not len(opens):  # no quoted field (a quote in a text field is text)
         return max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
     raw = np.frombuffer(chunk, dtype=np.uint8)
     ends = np.flatnonzero((raw == 10) | (raw == 13))
@@ -376,7 +374,7 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
                 more = line != ""
                 if more:
                     lines.append(line)
-                    if opened and not ('"' in line and not _still_open(line.encode(), True)):
+                    if opened and ('"' not in line or _still_open(line.encode(), True)):  # still open
                         held += len(line)
                         if held > MAX_LINE_BYTES:
                             raise _runs_on(path, opened)

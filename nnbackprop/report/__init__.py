@@ -207,7 +207,8 @@ def view_data(document: dict, x, observed) -> dict:
     with np.errstate(all="ignore"):
         check = gradcheck.check(final, x, observed, activation) if np.isfinite(final).all() else None
     data = document.get("data") if isinstance(document.get("data"), dict) else {}
-    shown = shown_rows(len(x))
+    shown = spread_rows(len(x), SHOWN)
+    every = isinstance(shown, slice)  # the page holds every row
     fixed_rate = optimizer == "gd" and isinstance(rate, (int, float))
     mask = np.array([trainable is None or name in trainable for name in names])
     fixed = fixed_rate and (rate, mask)
@@ -234,10 +235,10 @@ def view_data(document: dict, x, observed) -> dict:
             "target": data.get("target") or "observed",
             "x": [finite_or_none(v) for v in x[shown].tolist()],
             "y": [finite_or_none(v) for v in observed[shown].tolist()],
-            "rows": None if shown is ALL else shown.tolist(),
+            "rows": None if every else shown.tolist(),
             "n": len(x),
         },
-        "totals": None if shown is ALL else totals(epochs, snapshots, history, x, observed, activation, fixed),
+        "totals": None if every else totals(epochs, snapshots, history, x, observed, activation, fixed),
         "run": run,
         "summary": _summary(document, run, hidden, activation, len(x), data.get("path")),
         "notes": _notes(isinstance(recorded, dict), epochs, run),
@@ -251,14 +252,6 @@ def view_data(document: dict, x, observed) -> dict:
         "gradcheck": _gradcheck(check),
         "version": document.get("version"),
     }
-
-
-ALL = slice(None)
-
-
-def shown_rows(n: int):
-    """The rows the page holds: all of them (``ALL``), or ``SHOWN`` of them spread evenly."""
-    return ALL if n <= SHOWN else spread_rows(n, SHOWN)
 
 
 def totals(epochs, snapshots, history, x, observed, activation, fixed) -> dict:
