@@ -545,9 +545,17 @@ def _number(cell, source, number, name, ncols):
 
 
 def spread_rows(n: int, most: int):
-    """``most`` row indices spread evenly over ``n`` rows, the first and the last among them, to
-    show a large dataset by; ``slice(None)`` (every row) when there are no more than ``most``."""
-    return slice(None) if n <= most else np.arange(most) * (n - 1) // (most - 1)
+    """``most`` row indices spread over ``n`` rows, to show a large dataset by: the rows cut into
+    ``most`` equal stretches and one drawn from each (by a fixed seed: the same rows every time),
+    the first and the last row among them; ``slice(None)`` (every row) when there are no more
+    than ``most``.  Not a fixed stride: that aliases with a pattern in the rows (two series that
+    alternate, a stride of 2: only one of them shown)."""
+    if n <= most:
+        return slice(None)
+    edges = np.arange(most + 1) * n // most
+    rows = edges[:-1] + (np.random.default_rng(0).random(most) * np.diff(edges)).astype(np.int64)
+    rows[[0, -1]] = 0, n - 1
+    return rows
 
 
 def is_file(path) -> bool:

@@ -27,7 +27,7 @@ from .metrics import training_columns
 from .network import DEFAULT_ACTIVATION, decompose, param_names
 
 FORMATS = {".png": "png", ".svg": "svg"}
-DRAWN = 5000  # at most this many points of a dataset drawn (spread evenly); the x range is all of them's
+DRAWN = 5000  # at most this many points of a dataset drawn (data.spread_rows); the x range is all of them's
 INSTALL = "pip install matplotlib (in a checkout: pip install '.[plot]')"
 
 
@@ -65,9 +65,9 @@ class Points:
         self.label, self.x, self.y, self.training = label, x, y, training
 
     def drawn(self):
-        """``(x, y, label)`` as drawn: at most ``DRAWN`` points spread evenly, the label saying so."""
+        """``(x, y, label)`` as drawn: at most ``DRAWN`` points (``spread_rows``), the label saying so."""
         rows = data_mod.spread_rows(len(self.x), DRAWN)
-        label = self.label if isinstance(rows, slice) else f"{self.label}: {DRAWN:,} drawn, spread evenly"
+        label = self.label if isinstance(rows, slice) else f"{self.label}: {DRAWN:,} of {len(self.x):,} drawn"
         return self.x[rows], self.y[rows], label
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnbackprop.data import _parse_slow, iter_inputs, load_columns
+from nnbackprop.data import _parse_slow, iter_inputs, load_columns, spread_rows
 from nnbackprop.errors import DataError
 
 
@@ -154,3 +154,15 @@ def test_iter_inputs_takes_a_header_name_that_holds_a_line_end(tmp_path, block):
     path.write_text('"dose\n(mg),note\n1,a\n')
     with pytest.raises(DataError, match=r"line 1: a quoted field that never closes"):
         list(iter_inputs(str(path), None, block=block))
+
+
+@pytest.mark.parametrize("n", [2 * 1000 - 1, 2 * 1000, 3 * 1000 + 1, 10 * 1000 + 7])
+def test_spread_rows_takes_one_row_from_each_equal_stretch_and_does_not_alias(n):
+    """Two series that alternate row by row both show, where a stride of 2 would hold one of them."""
+    rows = spread_rows(n, 1000)
+    edges = np.arange(1001) * n // 1000
+    assert (len(rows), rows[0], rows[-1]) == (1000, 0, n - 1)
+    assert np.all((edges[:-1] <= rows) & (rows < edges[1:]))  # one in each stretch: increasing, spread
+    assert 0.4 < np.mean(rows % 2) < 0.6 and 0.25 < np.mean(rows % 3 == 0) < 0.42
+    assert np.array_equal(rows, spread_rows(n, 1000))  # the same rows every time
+    assert spread_rows(1000, 1000) == slice(None)

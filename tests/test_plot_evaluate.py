@@ -422,7 +422,7 @@ def test_plot_draws_at_most_drawn_points_of_a_large_dataset(tmp_path, invoke):
     drawn_x, drawn_y, label = plot.Points("training data", x, -x).drawn()
     assert (len(drawn_x), drawn_x[0], drawn_x[-1]) == (plot.DRAWN, x[0], x[-1])  # the first and the last row
     assert np.isin(drawn_x, x).all() and np.array_equal(drawn_y, -drawn_x)
-    assert label == f"training data: {plot.DRAWN:,} drawn, spread evenly"
+    assert label == f"training data: {plot.DRAWN:,} of {len(x):,} drawn"
 
 
 def test_plot_draws_every_point_of_a_small_dataset(trained, tmp_path, invoke):
@@ -437,4 +437,4 @@ def test_the_readme_names_the_points_plot_draws():
     from conftest import ROOT
 
     text = " ".join((ROOT / "README.md").read_text().split())
-    assert f"Of a dataset of more than {plot.DRAWN:,} rows, {plot.DRAWN:,} spread evenly" in text
+    assert f"Of a dataset of more than {plot.DRAWN:,} rows, {plot.DRAWN:,} spread over it are drawn" in text

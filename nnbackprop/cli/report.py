@@ -36,8 +36,8 @@ def report(result_path, out, quiet):
     (&class=1 hides the controls, for slides).  A result without snapshots
     offers epoch 0, the best and the last epoch.  The training data is read
     from the result's data.path (the result file's folder is tried too); of
-    more than 2,000 rows, the page holds 2,000 spread evenly, and every sum it
-    shows is over all of them.
+    more than 2,000 rows, the page holds 2,000 spread over it (one from each
+    equal stretch of rows), and every sum it shows is over all of them.
 
     \b
     Examples:

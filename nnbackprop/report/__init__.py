@@ -7,7 +7,7 @@ the forward pass, the gradient and the chain-rule ledger from the parameters of 
 recorded epochs and the data, with the formulas of :mod:`nnbackprop.network`.
 
 Data of more than ``SHOWN`` rows is not embedded whole: the page holds ``SHOWN`` rows spread
-evenly over it, to draw and to tabulate, and the sums over every row (each recorded epoch's
+over it (one from each equal stretch), to draw and to tabulate, and the sums over every row (each recorded epoch's
 SSR and gradient, and the SSR after its step), computed here, so that the page's totals are
 the whole data's and its size and speed do not grow with the data.
 
@@ -36,7 +36,7 @@ BUDGET = 20_000  # at most this many parameter values kept per start (about 400 
 MOST = 600  # and at most this many snapshots, whatever the number of parameters
 LOG_RATIO = 1.2  # log-spaced epochs: offsets 1, 2, ..., 6, 7, 8, 10, 12, 14, 17, ... from the first
 LOSS_BUCKETS = 800  # the loss curve drawn: the lowest and highest SSR of each of this many buckets
-SHOWN = 2000  # at most this many rows of the data embedded (evenly spread); the sums are over all of them
+SHOWN = 2000  # at most this many rows of the data embedded (data.spread_rows); the sums are over all of them
 
 
 class Snapshots:

@@ -7,8 +7,8 @@
  *   x_i = input * w_i + b_i,  y_i = activation(x_i),  predicted = sum_i y_i * w_(H+i) + b_(H+1)
  *   dSSR/dw_i = sum over samples of dSSR/dpredicted * dpredicted/dy_i * dy_i/dx_i * dx_i/dw_i
  *
- * Data of many rows comes as rows spread evenly over it (D.data.rows, their row numbers
- * from 0) and the sums over all D.data.n rows (D.totals): the page shows those sums, and
+ * Data of many rows comes as rows spread over it (D.data.rows, one from each equal stretch,
+ * their row numbers from 0) and the sums over all D.data.n rows (D.totals): the page shows those sums, and
  * computes the per-sample numbers of the rows it holds.
  */
 (function () {
@@ -70,7 +70,7 @@
 
   // Which rows of the data are held: "", or a sentence saying which and that the sums are over all.
   function heldNote() {
-    return ROWS ? "The page holds " + N + " of the " + D.data.n + " samples, spread evenly; every sum is over all " +
+    return ROWS ? "The page holds " + N + " of the " + D.data.n + " samples, one from each equal stretch of rows; every sum is over all " +
       D.data.n + ", computed when the page was written." : "";
   }
 
