@@ -285,8 +285,9 @@ def _parse_block(block: bytes, path, start, line_before, ncols, indices, names):
     _text_only(block, path, start)
     if not block or block.isspace():
         return [np.empty(0) for _ in indices]
-    if b'"' not in block and block.isascii():
-        table = _c_parse(block)
+    plain = block if b'"' not in block else _unquoted(block)
+    if plain is not None and plain.isascii():
+        table = _c_parse(plain)
         if table is not None and table.shape[1] == ncols and np.isfinite(table[:, indices]).all():
             return [table[:, i] for i in indices]  # views: copied once, into the arrays
     try:
@@ -295,6 +296,21 @@ def _parse_block(block: bytes, path, start, line_before, ncols, indices, names):
         line = line_before + block[: e.start].count(b"\n") + 1
         raise DataError(f"{path}: line {line}: not UTF-8 text (byte 0x{block[e.start]:02x})") from None
     return _parse_slow(text, ncols, indices, names, path, line_before)
+
+
+def _unquoted(block: bytes) -> bytes | None:
+    """``block`` without its quotes where each pair opens a cell and holds something but no
+    comma, line end or quote, so that the C parser reads the numbers the CSV reader would (which
+    also keeps what follows a closing quote in the cell); None where any does not (row by row)."""
+    raw = np.frombuffer(block, dtype=np.uint8)
+    quotes = np.flatnonzero(raw == ord('"'))
+    if len(quotes) % 2:
+        return None
+    opens, closes = quotes[0::2], quotes[1::2]
+    edge = np.isin(np.concatenate(([10], raw, [10])), (ord(","), ord("\n"), ord("\r")))  # raw[p] is edge[p + 1]
+    seen = np.cumsum(edge)  # separators up to and including each position
+    simple = edge[opens] & (seen[closes] == seen[opens]) & (closes > opens + 1)  # "" is a cell, not a blank
+    return raw[raw != ord('"')].tobytes() if simple.all() else None
 
 
 def _c_parse(block: bytes):
@@ -491,9 +507,12 @@ def _parse_body(lines, start, ncols, indices, names, source, line_offset=0):
 
 def _parse_fast(body: str, ncols: int, indices) -> list[np.ndarray] | None:
     """Vectorized parse of a clean body; None when anything needs a closer look."""
-    if '"' in body or not body:
+    data = body.encode()
+    if b'"' in data:
+        data = _unquoted(data)
+    if data is None or not data:
         return None
-    raw = np.frombuffer(body.encode(), dtype=np.uint8)
+    body, raw = data.decode(), np.frombuffer(data, dtype=np.uint8)
     separators = np.flatnonzero((raw == ord(",")) | (raw == ord("\n")))
     line_ends = np.flatnonzero(raw[separators] == ord("\n"))
     bounds = np.concatenate(([-1], line_ends, [len(separators)]))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nnbackprop.data import _parse_slow, iter_inputs, load_columns, spread_rows
+from nnbackprop.data import _parse_slow, _unquoted, iter_inputs, load_columns, spread_rows
 from nnbackprop.errors import DataError
 
 
@@ -166,3 +170,40 @@ def test_spread_rows_takes_one_row_from_each_equal_stretch_and_does_not_alias(n)
     assert 0.4 < np.mean(rows % 2) < 0.6 and 0.25 < np.mean(rows % 3 == 0) < 0.42
     assert np.array_equal(rows, spread_rows(n, 1000))  # the same rows every time
     assert spread_rows(1000, 1000) == slice(None)
+
+
+CELLS = ["1.5", '"1.5"', '"-2e3"', '" 2"', '"3,4"', '"5""6"', '""', '" "', '"7"5', '1"2"', ' "8"', '"9\n1"', "x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(CELLS), min_size=1, max_size=3), min_size=1, max_size=6), st.booleans())
+def test_quoted_cells_read_as_the_row_by_row_reader_reads_them(tmp_path_factory, rows, crlf):
+    """Quotes that wrap whole cells go to the C parser with the quotes taken out; anything else a
+    CSV reader reads otherwise (a comma, a line end or a quote inside, text outside) row by row:
+    either way the numbers, or the error, are the row-by-row reader's."""
+    end = "\r\n" if crlf else "\n"
+    body = end.join(",".join(cells) for cells in rows) + end
+    path = tmp_path_factory.mktemp("q") / "q.csv"
+    path.write_bytes(("a,b" + end + body).encode())
+
+    def outcome(read):
+        try:
+            return [np.asarray(v).tolist() for v in read()]
+        except DataError as e:
+            return str(e)
+
+    def same(got, slow):  # the same numbers, or an error at the same line
+        if isinstance(got, str) and isinstance(slow, str):
+            return re.search(r"line \d+", got)[0] == re.search(r"line \d+", slow)[0]
+        return got == slow
+
+    slow = outcome(lambda: _parse_slow(body, 2, [0, 1], ["a", "b"], str(path), 1))
+    assert same(outcome(lambda: load_columns(str(path), ["a", "b"])[1]), slow)
+    column = outcome(lambda: _parse_slow(body, 2, [0], ["a"], str(path), 1))  # predict reads one column
+    assert same(outcome(lambda: [np.concatenate(list(iter_inputs(str(path), "a")) or [np.empty(0)])]), column)
+
+
+def test_unquoted_takes_out_only_quotes_that_open_a_cell_and_hold_no_separator():
+    assert _unquoted(b'"1.5","2"\r\n3,"4"e1\n') == b"1.5,2\r\n3,4e1\n"
+    for held in (b'"1', b'1"2"', b'1\n""\n', b'"3,4"', b'"5\n6"', b'"5""6"', b' "8"'):
+        assert _unquoted(held) is None, held
