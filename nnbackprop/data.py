@@ -308,8 +308,9 @@ def _unquoted(block: bytes) -> bytes | None:
         return None
     opens, closes = quotes[0::2], quotes[1::2]
     edge = np.isin(np.concatenate(([10], raw, [10])), (ord(","), ord("\n"), ord("\r")))  # raw[p] is edge[p + 1]
-    seen = np.cumsum(edge)  # separators up to and including each position
-    simple = edge[opens] & (seen[closes] == seen[opens]) & (closes > opens + 1)  # "" is a cell, not a blank
+    seps = np.flatnonzero(edge)
+    inside = np.searchsorted(seps, closes + 1) > np.searchsorted(seps, opens + 1)  # a separator between them
+    simple = edge[opens] & ~inside & (closes > opens + 1)  # "" is a cell, not a blank line
     return raw[raw != ord('"')].tobytes() if simple.all() else None
 
 
