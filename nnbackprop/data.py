@@ -511,9 +511,10 @@ def _parse_fast(body: str, ncols: int, indices) -> list[np.ndarray] | None:
     data = body.encode()
     if b'"' in data:
         data = _unquoted(data)
-    if data is None or not data:
+        body = data and data.decode()  # only here: an unquoted body is read as it came
+    if not data:
         return None
-    body, raw = data.decode(), np.frombuffer(data, dtype=np.uint8)
+    raw = np.frombuffer(data, dtype=np.uint8)
     separators = np.flatnonzero((raw == ord(",")) | (raw == ord("\n")))
     line_ends = np.flatnonzero(raw[separators] == ord("\n"))
     bounds = np.concatenate(([-1], line_ends, [len(separators)]))

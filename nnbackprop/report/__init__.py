@@ -7,9 +7,9 @@ the forward pass, the gradient and the chain-rule ledger from the parameters of 
 recorded epochs and the data, with the formulas of :mod:`nnbackprop.network`.
 
 Data of more than ``SHOWN`` rows is not embedded whole: the page holds ``SHOWN`` rows spread
-over it (one from each equal stretch), to draw and to tabulate, and the sums over every row (each recorded epoch's
-SSR and gradient, and the SSR after its step), computed here, so that the page's totals are
-the whole data's and its size and speed do not grow with the data.
+over it (one from each equal stretch), to draw and to tabulate, and the sums over every row
+(each recorded epoch's SSR and gradient, and the SSR after its step), computed here, so that
+the page's totals are the whole data's and its size and speed do not grow with the data.
 
 A result file holds every epoch's SSR but only three parameter vectors (the start, the
 best and the last).  :class:`Snapshots` records more during training, thinned so that a

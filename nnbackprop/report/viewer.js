@@ -8,8 +8,8 @@
  *   dSSR/dw_i = sum over samples of dSSR/dpredicted * dpredicted/dy_i * dy_i/dx_i * dx_i/dw_i
  *
  * Data of many rows comes as rows spread over it (D.data.rows, one from each equal stretch,
- * their row numbers from 0) and the sums over all D.data.n rows (D.totals): the page shows those sums, and
- * computes the per-sample numbers of the rows it holds.
+ * their row numbers from 0) and the sums over all D.data.n rows (D.totals): the page shows
+ * those sums, and computes the per-sample numbers of the rows it holds.
  */
 (function () {
   "use strict";
