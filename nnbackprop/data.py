@@ -570,7 +570,10 @@ def spread_rows(n: int, most: int):
     ``most`` equal stretches and one drawn from each (by a fixed seed: the same rows every time),
     the first and the last row among them; ``slice(None)`` (every row) when there are no more
     than ``most``.  Not a fixed stride: that aliases with a pattern in the rows (two series that
-    alternate, a stride of 2: only one of them shown)."""
+    alternate, a stride of 2: only one of them shown).  ``most`` is at least 2: the first and
+    the last."""
+    if most < 2:
+        raise ValueError(f"spread_rows: most must be at least 2, not {most}")
     if n <= most:
         return slice(None)
     edges = np.arange(most + 1) * n // most

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nnbackprop import data as data_module
 from nnbackprop.data import _parse_slow, _unquoted, iter_inputs, load_columns, spread_rows
 from nnbackprop.errors import DataError
 
@@ -170,21 +172,35 @@ def test_spread_rows_takes_one_row_from_each_equal_stretch_and_does_not_alias(n)
     assert 0.4 < np.mean(rows % 2) < 0.6 and 0.25 < np.mean(rows % 3 == 0) < 0.42
     assert np.array_equal(rows, spread_rows(n, 1000))  # the same rows every time
     assert spread_rows(1000, 1000) == slice(None)
+    assert spread_rows(n, 2).tolist() == [0, n - 1]
+    with pytest.raises(ValueError, match="at least 2"):
+        spread_rows(n, 1)  # it could not hold both the first and the last
 
 
 CELLS = ["1.5", '"1.5"', '"-2e3"', '" 2"', '"3,4"', '"5""6"', '""', '" "', '"7"5', '1"2"', ' "8"', '"9\n1"', "x"]
+CELLS += ['"1e999"', '"nan"', '"-inf"', "1e999"]  # numbers, but not finite
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(CELLS), min_size=1, max_size=3), min_size=1, max_size=6), st.booleans())
-def test_quoted_cells_read_as_the_row_by_row_reader_reads_them(tmp_path_factory, rows, crlf):
+@given(
+    st.integers(1, 3).flatmap(
+        lambda n: st.lists(st.lists(st.sampled_from(CELLS), min_size=n, max_size=n), min_size=1, max_size=6)
+    ),
+    st.booleans(),
+    st.sampled_from([1 << 20, 16, 1]),
+    st.data(),
+)
+def test_quoted_cells_read_as_the_row_by_row_reader_reads_them(tmp_path_factory, rows, crlf, block, data):
     """Quotes that wrap whole cells go to the C parser with the quotes taken out; anything else a
     CSV reader reads otherwise (a comma, a line end or a quote inside, text outside) row by row:
-    either way the numbers, or the error, are the row-by-row reader's."""
+    either way the numbers, or the error, are the row-by-row reader's: for every column, any
+    number of columns, in blocks of any size."""
     end = "\r\n" if crlf else "\n"
+    names = ["a", "b", "c"][: len(rows[0])]
     body = end.join(",".join(cells) for cells in rows) + end
     path = tmp_path_factory.mktemp("q") / "q.csv"
-    path.write_bytes(("a,b" + end + body).encode())
+    path.write_bytes((",".join(names) + end + body).encode())
+    picked = data.draw(st.sampled_from(names))  # predict reads one column
 
     def outcome(read):
         try:
@@ -197,10 +213,15 @@ def test_quoted_cells_read_as_the_row_by_row_reader_reads_them(tmp_path_factory,
             return re.search(r"line \d+", got)[0] == re.search(r"line \d+", slow)[0]
         return got == slow
 
-    slow = outcome(lambda: _parse_slow(body, 2, [0, 1], ["a", "b"], str(path), 1))
-    assert same(outcome(lambda: load_columns(str(path), ["a", "b"])[1]), slow)
-    column = outcome(lambda: _parse_slow(body, 2, [0], ["a"], str(path), 1))  # predict reads one column
-    assert same(outcome(lambda: [np.concatenate(list(iter_inputs(str(path), "a")) or [np.empty(0)])]), column)
+    every = range(len(names))
+    slow = outcome(lambda: _parse_slow(body, len(names), list(every), names, str(path), 1))
+    column = outcome(lambda: _parse_slow(body, len(names), [names.index(picked)], [picked], str(path), 1))
+    with mock.patch.object(data_module, "BLOCK_BYTES", block):
+        assert same(outcome(lambda: load_columns(str(path), names)[1]), slow)
+    inputs = outcome(
+        lambda: [np.concatenate(list(iter_inputs(str(path), picked, block=min(block, 4))) or [np.empty(0)])]
+    )
+    assert same(inputs, column)
 
 
 def test_unquoted_takes_out_only_quotes_that_open_a_cell_and_hold_no_separator():
