@@ -223,11 +223,12 @@ class DaskObjective:
             self._parts = [
                 client.submit(read_part, path, lo, hi, n, self.activation, threads, pure=False) for lo, hi in bounds
             ]
-            self._spread = None  # on the workers, when asked
+            self._observed = None  # the spread: on the workers, when asked
         else:
             parts = [Part(x[lo:hi], observed[lo:hi], lo, n, self.activation, threads) for lo, hi in bounds]
             self._parts = client.scatter(parts, hash=False)
-            self._spread = network.spread(observed)  # the data is here: network's own numbers, bit for bit
+            self._observed = observed  # the data is here: the spread is network's own numbers, bit for bit
+        self._spreads = {}
         for future in self._parts:  # wait for every partition to be in place (nothing comes back)
             error = future.exception()
             if error is not None:
@@ -270,14 +271,16 @@ class DaskObjective:
         blocks = ((float(s[k]), a[k], b[k]) for s, a, b in partitions for k in range(len(s)))
         return network.added(blocks, len(columns), full)  # in global block order, as the kernel adds
 
-    def spread(self) -> float:
+    def spread(self, centred: bool = True) -> float:
         """:func:`network.spread` of the targets: of the arrays given, or, for a ``.npy`` file,
         computed on the workers as network does for data on disk (blocks of 2^20 rows)."""
-        if self._spread is None:
-            self._spread = self._spread_on_workers()
-        return self._spread
+        if centred not in self._spreads:
+            local = self._observed is not None
+            value = network.spread(self._observed, centred) if local else self._spread_on_workers(centred)
+            self._spreads[centred] = value
+        return self._spreads[centred]
 
-    def _spread_on_workers(self) -> float:
+    def _spread_on_workers(self, centred) -> float:
         n = self.n
         if not n:
             return 0.0
@@ -285,7 +288,7 @@ class DaskObjective:
         if not 0 < scale < math.inf:
             return 0.0
         with np.errstate(all="ignore"):
-            mean = sum(value for values in self._map(spread_sums, scale) for value in values) / n
+            mean = sum(value for values in self._map(spread_sums, scale) for value in values) / n if centred else 0.0
             squares = sum(value for values in self._map(spread_sums, scale, mean) for value in values)
             return scale * math.sqrt(squares)
 

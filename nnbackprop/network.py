@@ -227,10 +227,10 @@ def normal_equation_parts(theta, x, observed, activation, columns, full=True):
         yield float(residual @ residual), (jac.T @ jac if full else np.einsum("nj,nj->j", jac, jac)), residual @ jac
 
 
-def spread(observed) -> float:
-    """|observed - mean|: the scale an exact fit is measured against, computed scaled so that it
-    neither overflows nor underflows for any finite data (0 for constant data).  Data that is
-    not an array (on disk) is read a block at a time."""
+def spread(observed, centred: bool = True) -> float:
+    """|observed - mean| (``centred``; else |observed|): the scale an exact fit is measured
+    against, computed scaled so that it neither overflows nor underflows for any finite data
+    (0 for constant data, centred).  Data that is not an array (on disk) is read a block at a time."""
     n = len(observed)
     if isinstance(observed, np.ndarray):
         parts = lambda: [np.asarray(observed, dtype=np.float64)]  # noqa: E731
@@ -242,7 +242,9 @@ def spread(observed) -> float:
         scale = max(float(np.abs(part).max()) for part in parts())
         if not 0 < scale < math.inf:
             return 0.0
-        if isinstance(observed, np.ndarray):
+        if not centred:
+            mean = 0.0
+        elif isinstance(observed, np.ndarray):
             mean = float(np.mean(observed / scale))  # NumPy's pairwise mean, as it has always been
         else:
             mean = sum(float(np.sum(part / scale)) for part in parts()) / n
@@ -259,9 +261,9 @@ class Passes:
         """SSR, JᵀJ (or its diagonal) and Jᵀr at ``theta``, over ``columns``: :func:`normal_equations`."""
         return normal_equations(theta, self.x, self.observed, self.activation, columns, full)
 
-    def spread(self) -> float:
+    def spread(self, centred: bool = True) -> float:
         """:func:`spread` of the targets."""
-        return spread(self.observed)
+        return spread(self.observed, centred)
 
 
 class Objective(Passes):

@@ -16,9 +16,10 @@ The convergence test, for every optimizer: a run has converged when the residual
 
     max_j |J_jᵀ r| / (|J_j| |r|) <= tolerance            (the "gradient cosine")
 
-or when the fit is exact, √SSR <= tolerance · |observed - mean|.  Both sides of each
-test scale alike with the number of rows and the units of x and y, so one tolerance
-serves every dataset.
+or when the fit is exact, √SSR <= tolerance · |observed - mean| (:func:`exact_scale`:
+|observed| for a constant target, whose spread is 0).  Both sides of each test scale
+alike with the number of rows and the units of x and y, so one tolerance serves every
+dataset.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def gradient_cosine(ssr, column_norms2, jtr) -> float:
         cosine = np.abs(jtr) / np.sqrt(column_norms2) / math.sqrt(ssr)
     cosine = np.where(np.abs(jtr) > 0, cosine, 0.0)
     return float(np.clip(np.nan_to_num(cosine, nan=1.0), 0.0, 1.0).max(initial=0.0))  # <= 1 by Cauchy-Schwarz
+
+
+def exact_scale(objective) -> float:
+    """What an exact fit's √SSR is measured against: |observed - mean|, or, where every target
+    is the same (a spread of 0), |observed|: a pass over the data more, only then."""
+    return objective.spread() or objective.spread(centred=False)
 
 
 def is_converged(ssr, column_norms2, jtr, scale, tolerance) -> bool:
@@ -86,7 +93,7 @@ def judge(theta, objective, trainable, tolerance=GRADIENT_TOLERANCE) -> Verdict:
     if not (math.isfinite(ssr) and math.isfinite(norm)):
         return Verdict(None, None, False)
     cosine, scale = gradient_cosine(ssr, norms2, jtr), objective.spread()
-    converged = is_converged(ssr, norms2, jtr, scale, tolerance)
+    converged = is_converged(ssr, norms2, jtr, scale or exact_scale(objective), tolerance)
     ratio = math.sqrt(ssr) / scale if scale > 0 else math.nan  # scaled, so |observed - mean|² cannot overflow
     r2 = 1.0 - ratio * ratio
     return Verdict(norm, cosine if math.isfinite(cosine) else None, converged, r2 if math.isfinite(r2) else None)
@@ -166,7 +173,7 @@ def levenberg_marquardt(track, objective, settings, interrupt, on_epoch=None):
     step was already below ``min_step_size`` (no smaller step will help: stalled).
     """
     columns = np.flatnonzero(settings.trainable)
-    scale, tolerance = objective.spread(), settings.gradient_tolerance
+    scale, tolerance = exact_scale(objective), settings.gradient_tolerance
     theta = track.theta.copy()
     with np.errstate(all="ignore"):
         ssr, jtj, jtr = objective.normal_equations(theta, columns)
@@ -219,7 +226,7 @@ def auto_descent(track, objective, settings, interrupt, on_epoch=None):
     """
     mask = settings.trainable.astype(np.float64)
     columns = np.flatnonzero(settings.trainable)
-    scale, tolerance = objective.spread(), settings.gradient_tolerance
+    scale, tolerance = exact_scale(objective), settings.gradient_tolerance
     theta = track.theta.copy()
     with np.errstate(all="ignore"):
         loss, grad = objective(theta[None])

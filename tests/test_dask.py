@@ -179,6 +179,7 @@ def test_spread_of_arrays_equals_network(client):
     x, y, _ = problem(3 * CHUNK + 777, 1)
     with DaskObjective(x, 1e3 * y + 5, client=client, rows=CHUNK) as objective:
         assert objective.spread() == network.spread(1e3 * y + 5)
+        assert objective.spread(centred=False) == network.spread(1e3 * y + 5, centred=False)  # about 0
 
 
 class OnDisk:
@@ -204,6 +205,8 @@ def test_spread_of_npy_on_the_workers(client, tmp_path):
     path = write_npy(tmp_path / "data.npy", x, y)
     with DaskObjective(path=path, client=client, rows=2**20) as objective:  # network's blocks of 2^20 rows
         assert objective.spread() == network.spread(OnDisk(y))
+        assert objective.spread(centred=False) == network.spread(OnDisk(y), centred=False)
+        assert objective.spread(centred=False) == pytest.approx(np.linalg.norm(y), rel=1e-12)
     with DaskObjective(path=path, client=client, rows=300_000) as objective:
         assert abs(objective.spread() - network.spread(y)) <= RTOL * network.spread(y)
 

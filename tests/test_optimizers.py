@@ -339,6 +339,28 @@ def test_the_exact_fit_test_is_relative_for_tiny_data():
     assert spread(np.array([1e300, -1e300])) == pytest.approx(2**0.5 * 1e300, rel=1e-12)
 
 
+@pytest.mark.parametrize("optimizer", ["lm", "auto"])
+def test_a_constant_target_fitted_exactly_is_converged(optimizer):
+    """Every target the same: |observed - mean| is 0, so an exact fit is measured against |observed|
+    (the gradient cosine of a residual of 1e-15 is rounding noise, not a direction)."""
+    y = np.full(3, 3.0)
+    assert spread(y) == 0.0 and spread(y, centred=False) == pytest.approx(3.0 * 3**0.5, rel=1e-15)
+    out = run(initial_theta(2, 0, {}, 1), DOSAGE_X, y, settings(2, optimizer, max_epochs=2000))
+    v = verdict(out.theta[0], DOSAGE_X, y, "softplus", np.ones(7, bool))
+    assert (out.reasons[0], v.converged, v.r2) == ("converged", True, None)
+    assert out.losses[-1][0] ** 0.5 <= 1e-4 * spread(y, centred=False)
+    theta = np.zeros(7)
+    theta[6] = 3.0 - 1e-2  # a constant, but 1e-2 off: not exact to 1e-4, and its gradient is not small
+    assert verdict(theta, DOSAGE_X, y, "softplus", np.ones(7, bool)).converged is False
+
+
+def test_a_constant_target_fitted_exactly_says_against_what(write_config, invoke):
+    config = write_config("data: {path: data.csv}\nmodel: {hidden: 2}\ninit: {seed: 0}\n", csv="x,y\n0,3\n0.5,3\n1,3\n")
+    result = invoke("train", "-c", config, "--out", "-", "--require-convergence")
+    assert (result.exit_code, json.loads(result.stdout)["converged"]) == (0, True)
+    assert "converged: an exact fit (√SSR <= 0.0001 × |observed|: every target is the same)" in result.stderr
+
+
 def test_learning_rate_auto_may_be_quoted(write_config):
 
     assert (

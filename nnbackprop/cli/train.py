@@ -363,7 +363,8 @@ def _summary(doc, out, verbose=False):
         if doc["gradient_cosine"] is not None and doc["gradient_cosine"] <= tolerance:
             say(f"converged: the gradient is small (cosine {doc['gradient_cosine']:.2g} <= {tolerance:g})")
         else:
-            say(f"converged: an exact fit (√SSR <= {tolerance:g} × |observed - mean|)")
+            against = "|observed - mean|" if doc.get("r2") is not None else "|observed|: every target is the same"
+            say(f"converged: an exact fit (√SSR <= {tolerance:g} × {against})")
         if doc.get("r2") is not None and doc["r2"] < optimizers.FLAT:
             r2 = f"{doc['r2']:.2f}".replace("-0.00", "0.00")
             say(
