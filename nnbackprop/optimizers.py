@@ -48,10 +48,12 @@ def gradient_cosine(ssr, column_norms2, jtr) -> float:
     return float(np.clip(np.nan_to_num(cosine, nan=1.0), 0.0, 1.0).max(initial=0.0))  # <= 1 by Cauchy-Schwarz
 
 
-def exact_scale(objective) -> float:
-    """What an exact fit's √SSR is measured against: |observed - mean|, or, where every target
-    is the same (a spread of 0), |observed|: a pass over the data more, only then."""
-    return objective.spread() or objective.spread(centred=False)
+def exact_scale(objective, known=None) -> float:
+    """What an exact fit's √SSR is measured against: |observed - mean| (``known``, where it
+    was computed already), or, where every target is the same (a spread of 0), |observed|:
+    a pass over the data more, only then."""
+    centred = objective.spread() if known is None else known
+    return centred or objective.spread(centred=False)
 
 
 def is_converged(ssr, column_norms2, jtr, scale, tolerance) -> bool:
@@ -93,7 +95,7 @@ def judge(theta, objective, trainable, tolerance=GRADIENT_TOLERANCE) -> Verdict:
     if not (math.isfinite(ssr) and math.isfinite(norm)):
         return Verdict(None, None, False)
     cosine, scale = gradient_cosine(ssr, norms2, jtr), objective.spread()
-    converged = is_converged(ssr, norms2, jtr, scale or exact_scale(objective), tolerance)
+    converged = is_converged(ssr, norms2, jtr, exact_scale(objective, scale), tolerance)
     ratio = math.sqrt(ssr) / scale if scale > 0 else math.nan  # scaled, so |observed - mean|² cannot overflow
     r2 = 1.0 - ratio * ratio
     return Verdict(norm, cosine if math.isfinite(cosine) else None, converged, r2 if math.isfinite(r2) else None)
