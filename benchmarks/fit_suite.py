@@ -40,6 +40,7 @@ from nnbackprop.cli.common import ExitStatus  # noqa: E402
 from nnbackprop.config import LM_MAX_EPOCHS  # noqa: E402
 from nnbackprop.network import forward, jacobian, param_names  # noqa: E402
 from nnbackprop.training import initial_theta  # noqa: E402
+from nnbackprop.units import Units  # noqa: E402
 
 MAX_EPOCHS = 20_000  # gd (fixed and auto): epochs; the shipped dosage config's budget
 MAX_LM = 1000  # lm iterations; trf's max_nfev
@@ -148,7 +149,7 @@ def run_cli(config, seed, sets, x, y, xt, yt, hidden):
 def run_trf(seed, x, y, xt, yt, hidden):
     from scipy.optimize import least_squares
 
-    theta0 = initial_theta(hidden, seed, {}, 1)[0]
+    theta0 = initial_theta(hidden, seed, {}, 1, Units.of(x, y))[0]  # lm's start: drawn in standard units
     start = time.perf_counter()
     with np.errstate(all="ignore"):
         sol = least_squares(
@@ -280,7 +281,8 @@ def main():
             f"starts (--seed 0..{len(starts) - 1}) per dataset and method. gd: at most {MAX_EPOCHS} epochs (fixed "
             f"rate: min_step_size {GD_MIN_STEP:g}); lm: at most {MAX_LM} iterations; defaults: the config as written "
             f"(data, hidden, seed: lm, as it names no learning rate, at most {LM_MAX_EPOCHS} iterations); trf: "
-            f"max_nfev {MAX_LM}; sklearn: max_iter 5000, its default alpha (an L2 penalty), "
+            f"max_nfev {MAX_LM}, from lm's starts (a seed's draw in standard units, mapped to the data's; gd at a "
+            f"fixed rate draws in the data's own); sklearn: max_iter 5000, its default alpha (an L2 penalty), "
             f"relu/tanh: not the same network, so left out of the best SSR.\n\n{machine()}\n",
             "| dataset | rows | hidden | gd fixed rate | true curve's held-out R² | best SSR (softplus methods) |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",

@@ -19,6 +19,7 @@ dask and distributed are an optional extra (``pip install '.[dask]'``); only
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -26,6 +27,7 @@ import numpy as np
 from . import network
 from .kernel import CHUNK, Kernel, finish
 from .network import DEFAULT_ACTIVATION
+from .units import IDENTITY
 
 try:
     import distributed
@@ -58,26 +60,28 @@ def partition_rows(n: int, workers: int) -> int:
 class Part:
     """One partition on a worker: rows ``lo .. lo + len(x)`` of data of ``total`` rows.
 
-    The kernel (its buffers) is made on the first call and kept for the next ones; it is not
-    pickled, so a partition that moves to another worker makes a new one there.
+    A kernel (its buffers) for the data in some units is made on the first call in them and
+    kept for the next ones; it is not pickled, so a partition that moves to another worker
+    makes a new one there.
     """
 
     def __init__(self, x, y, lo, total, activation, threads=1):
         self.x, self.y = np.ascontiguousarray(x, np.float64), np.ascontiguousarray(y, np.float64)
         self.lo, self.total, self.activation, self.threads = lo, total, activation, threads
-        self._kernel = None
+        self._kernels = {}
 
     def __getstate__(self):
-        return {**self.__dict__, "_kernel": None}
+        return {**self.__dict__, "_kernels": {}}
 
     def __len__(self):
         return len(self.x)
 
-    @property
-    def kernel(self) -> Kernel:
-        if self._kernel is None:
-            self._kernel = Kernel(self.x, self.y, self.activation, self.threads, total_rows=self.total)
-        return self._kernel
+    def kernel(self, units=IDENTITY) -> Kernel:
+        """The partition's kernel over its data in ``units`` (:class:`~nnbackprop.units.Units`: a view, no copy)."""
+        if units not in self._kernels:
+            x, y = units.x(self.x), units.y(self.y)
+            self._kernels[units] = Kernel(x, y, self.activation, self.threads, total_rows=self.total)
+        return self._kernels[units]
 
 
 def npy_rows(path) -> int:
@@ -96,10 +100,10 @@ def read_part(path, lo, hi, total, activation, threads=1) -> Part:
     return Part(np.array(data[lo:hi, 0]), np.array(data[lo:hi, 1]), lo, total, activation, threads)
 
 
-def block_sums(part: Part, theta, exact=True):
+def block_sums(part: Part, theta, exact=True, units=IDENTITY):
     """The kernel's S of every block of the partition at ``theta`` (R, P); with ``exact=False``
     already added in block order (one block's worth of numbers instead of one per block)."""
-    parts = part.kernel.block_sums(theta)
+    parts = part.kernel(units).block_sums(theta)
     if exact:
         return parts
     sums = parts[0]
@@ -108,10 +112,10 @@ def block_sums(part: Part, theta, exact=True):
     return sums[None]
 
 
-def normal_parts(part: Part, theta, columns, full, exact=True):
+def normal_parts(part: Part, theta, columns, full, exact=True, units=IDENTITY):
     """The kernel's ``normal_equation_parts`` of the partition, stacked: (k,), (k, ...), (k, p)."""
     p = len(columns)
-    pieces = list(part.kernel.normal_equation_parts(theta, columns, full))
+    pieces = list(part.kernel(units).normal_equation_parts(theta, columns, full))
     ssr = np.array([piece[0] for piece in pieces])
     jtj = np.array([piece[1] for piece in pieces]).reshape((len(pieces),) + ((p, p) if full else (p,)))
     jtr = np.array([piece[2] for piece in pieces]).reshape(len(pieces), p)
@@ -121,24 +125,25 @@ def normal_parts(part: Part, theta, columns, full, exact=True):
     return np.array([s]), a[None], b[None]
 
 
-def _spread_blocks(part: Part):
-    """The partition's rows cut at the global blocks of network.spread (multiples of SPREAD_ROWS)."""
+def _spread_blocks(part: Part, units):
+    """The partition's targets in ``units``, cut at the global blocks of network.spread (multiples of SPREAD_ROWS)."""
     lo, hi = part.lo, part.lo + len(part)
     cuts = [lo, *range((lo // SPREAD_ROWS + 1) * SPREAD_ROWS, hi, SPREAD_ROWS), hi]
-    return [part.y[a - lo : b - lo] for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    y = units.y(part.y)
+    return [np.asarray(y[a - lo : b - lo]) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
-def spread_max(part: Part) -> float:
-    """The largest |target| of the partition (0 for none)."""
-    return float(np.abs(part.y).max()) if len(part) else 0.0
+def spread_max(part: Part, units=IDENTITY) -> float:
+    """The largest |target| of the partition, in ``units`` (0 for none)."""
+    return max((float(np.abs(block).max()) for block in _spread_blocks(part, units)), default=0.0)
 
 
-def spread_sums(part: Part, scale, mean=None) -> list:
-    """Per block, the sum of target / scale (``mean`` None) or of (target / scale - mean)^2."""
+def spread_sums(part: Part, scale, mean=None, units=IDENTITY) -> list:
+    """Per block, the sum of target / scale (``mean`` None) or of (target / scale - mean)^2, in ``units``."""
     with np.errstate(all="ignore"):
         if mean is None:
-            return [float(np.sum(block / scale)) for block in _spread_blocks(part)]
-        return [float((block / scale - mean) @ (block / scale - mean)) for block in _spread_blocks(part)]
+            return [float(np.sum(block / scale)) for block in _spread_blocks(part, units)]
+        return [float((block / scale - mean) @ (block / scale - mean)) for block in _spread_blocks(part, units)]
 
 
 # --- the client side ------------------------------------------------------------------
@@ -152,10 +157,10 @@ class DaskObjective:
     and every optimizer.  The data is ``x`` and ``observed`` (arrays, scattered to the
     workers once) or ``path``, a 2-D float64 ``.npy`` file whose columns 0 and 1 are the
     input and the target, which every worker reads for its own rows (the path as the workers
-    see it).  The cluster is ``client`` (a :class:`distributed.Client`, left open), else a
-    client on ``scheduler`` (an address, or a cluster object), else a
-    :class:`distributed.LocalCluster` of ``workers`` processes started here; what this object
-    started, :meth:`close` (or leaving a ``with`` block) closes.
+    see it); :meth:`in_units` serves the same partitions in other units.  The cluster is ``client``
+    (a :class:`distributed.Client`, left open), else a client on ``scheduler`` (an address,
+    or a cluster object), else a :class:`distributed.LocalCluster` of ``workers`` processes
+    started here; what this object started, :meth:`close` (or leaving a ``with`` block) closes.
 
     ``rows`` per partition default to :func:`partition_rows` (multiples of :data:`ALIGN`: the
     one-machine numbers to the bit); ``threads`` is each partition's kernel threads;
@@ -182,6 +187,7 @@ class DaskObjective:
         if activation not in network.ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}")
         self.activation, self.exact, self.path = activation, exact, path
+        self.units, self._placed = IDENTITY, True  # the units the data is read in; whether close() releases it
         self._owned = []  # what close() closes, in order
         self._parts = []
         try:
@@ -254,7 +260,7 @@ class DaskObjective:
         flat = theta.ndim == 1
         theta2 = np.ascontiguousarray(theta[None] if flat else theta)
         sums = None
-        for blocks in self._map(block_sums, theta2, self.exact):  # added in global block order
+        for blocks in self._map(block_sums, theta2, self.exact, self.units):  # added in global block order
             for block in blocks:
                 if sums is None:
                     sums = block.copy()
@@ -267,7 +273,7 @@ class DaskObjective:
         """SSR, JᵀJ (or its diagonal) and Jᵀr at ``theta`` over ``columns``, as :class:`~nnbackprop.kernel.Kernel`."""
         theta = np.asarray(theta, dtype=np.float64)
         columns = np.asarray(columns)
-        partitions = self._map(normal_parts, theta, columns, full, self.exact)
+        partitions = self._map(normal_parts, theta, columns, full, self.exact, self.units)
         blocks = ((float(s[k]), a[k], b[k]) for s, a, b in partitions for k in range(len(s)))
         return network.added(blocks, len(columns), full)  # in global block order, as the kernel adds
 
@@ -284,12 +290,13 @@ class DaskObjective:
         n = self.n
         if not n:
             return 0.0
-        scale = max(self._map(spread_max))
+        scale = max(self._map(spread_max, self.units))
         if not 0 < scale < math.inf:
             return 0.0
         with np.errstate(all="ignore"):
-            mean = sum(value for values in self._map(spread_sums, scale) for value in values) / n if centred else 0.0
-            squares = sum(value for values in self._map(spread_sums, scale, mean) for value in values)
+            sums = self._map(spread_sums, scale, None, self.units)
+            mean = sum(value for values in sums for value in values) / n if centred else 0.0
+            squares = sum(value for values in self._map(spread_sums, scale, mean, self.units) for value in values)
             return scale * math.sqrt(squares)
 
     # --- the cluster's lifetime ----------------------------------------------------------
@@ -298,11 +305,19 @@ class DaskObjective:
         """How many tasks the scheduler holds now (the partitions, between calls)."""
         return self.client.run_on_scheduler(_count_tasks)
 
+    def in_units(self, units) -> DaskObjective:
+        """This objective over its data in ``units`` (:class:`~nnbackprop.units.Units`): the same
+        partitions, which each task maps as it reads them; closing it releases nothing (close this one)."""
+        other = copy.copy(self)
+        other.units, other._placed, other._owned, other._spreads = units, False, [], {}
+        other._observed = None if self._observed is None else units.y(self._observed)
+        return other
+
     def close(self):
         """Release the partitions; close the client and cluster this object started."""
         parts, self._parts = self._parts, []
         client = getattr(self, "client", None)
-        if parts and client is not None and client.status == "running":
+        if self._placed and parts and client is not None and client.status == "running":
             client.cancel(parts)
         del parts
         owned, self._owned = self._owned, []

@@ -26,6 +26,7 @@ from .network import (
     ssr,
     unpack,
 )
+from .units import IDENTITY
 
 DSSR_DPREDICTED = ("dSSR/dpredicted", "-2 * (observed - predicted)")
 
@@ -241,6 +242,18 @@ def explain_lm(
             "delta": delta.tolist(),
         },
     }
+
+
+def in_units(units, explain_fn, theta, x, observed, *args):
+    """``explain_fn`` (:func:`explain` or :func:`explain_lm`) of the network and data in ``units``
+    (:class:`~nnbackprop.units.Units`: where lm and auto step), every number in them; the report's
+    ``units`` holds the shifts and scales and ``new_params``, the new values in the data's units."""
+    x, observed = np.asarray(x, dtype=np.float64), np.asarray(observed, dtype=np.float64)
+    report = explain_fn(units.standard(theta), units.x(x)[0 : len(x)], units.y(observed)[0 : len(x)], *args)
+    if units != IDENTITY:
+        new = units.original([p["new_value"] for p in report["parameters"].values()])
+        report["units"] = {**units.to_dict(), "new_params": dict(zip(report["parameters"], new.tolist()))}
+    return report
 
 
 def _inputs(theta, x, observed, trainable):

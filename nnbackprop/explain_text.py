@@ -34,8 +34,32 @@ def _table(header, rows, indent="  ") -> list[str]:
 def to_text(report: dict) -> str:
     """:func:`explain`'s (or :func:`explain_lm`'s) report as text: the forward pass, each
     parameter's chain, a summary (lm: the damped step)."""
-    if report.get("optimizer") == "lm":
-        return _lm_text(report)
+    text = _lm_text(report) if report.get("optimizer") == "lm" else _gd_text(report)
+    return _units_lines(report, text)
+
+
+def _units_lines(report, text) -> str:
+    """The text between what standard units mean and the new parameters back in the data's units."""
+    units = report.get("units")
+    if units is None:
+        return text
+    x, y = (
+        f"({value} - {_exactly(units[key + '_shift'])}) / {_exactly(units[key + '_scale'])}"
+        for key, value in (("x", "input"), ("y", "observed"))
+    )
+    where = "lm" if report.get("optimizer") == "lm" else "auto"
+    head = f"In standard units, where {where} steps: input' = {x}, observed' = {y}; every number below is in them."
+    new = "  ".join(f"{name} = {number(value)}" for name, value in units["new_params"].items())
+    return f"{head}\n\n{text}The new parameters in the data's units: {new}\n"
+
+
+def _exactly(value: float) -> str:
+    """A shift or scale to 12 significant digits (a time stamp's too), negatives in parentheses."""
+    text = f"{value:.12g}"
+    return f"({text})" if text.startswith("-") else text
+
+
+def _gd_text(report) -> str:
     lines = _forward_lines(report)
     for name, p in report["parameters"].items():
         lines += ["", *_parameter_lines(name, p, report["learning_rate"])]

@@ -31,6 +31,7 @@ import numpy as np
 
 from .network import Objective, normal_equations, spread  # noqa: F401 (normal_equations, spread: names of this module too)
 from .stopping import StopReason
+from .units import IDENTITY
 
 GRADIENT_TOLERANCE = 1e-4  # the default of training.gradient_tolerance
 ARMIJO = 1e-4  # auto: a step must win this share of the decrease its slope promises
@@ -86,19 +87,34 @@ def verdict(theta, x, observed, activation, trainable, tolerance=GRADIENT_TOLERA
     return judge(theta, Objective(x, observed, activation), trainable, tolerance)
 
 
-def judge(theta, objective, trainable, tolerance=GRADIENT_TOLERANCE) -> Verdict:
-    """The :class:`Verdict` at ``theta`` over any objective's data (its ``normal_equations``)."""
+def judge(theta, objective, trainable, tolerance=GRADIENT_TOLERANCE, units=IDENTITY) -> Verdict:
+    """The :class:`Verdict` at ``theta`` over any objective's data (its ``normal_equations``).
+
+    With ``units`` (:class:`~nnbackprop.units.Units`), ``objective`` is over the data in
+    those units: the test is taken there, and the gradient's norm is the data's own."""
     columns = np.flatnonzero(trainable)
     with np.errstate(all="ignore"):
-        ssr, norms2, jtr = objective.normal_equations(np.asarray(theta, np.float64), columns, False)
-        norm = float(2.0 * np.linalg.norm(jtr))
-    if not (math.isfinite(ssr) and math.isfinite(norm)):
+        ssr, norms2, jtr = objective.normal_equations(units.standard(theta), columns, False)
+        gradient = np.zeros(len(trainable))
+        gradient[columns] = -2.0 * jtr
+        norm = _norm(units.gradient(gradient)[columns])
+    if not math.isfinite(ssr):
         return Verdict(None, None, False)
     cosine, scale = gradient_cosine(ssr, norms2, jtr), objective.spread()
     converged = is_converged(ssr, norms2, jtr, exact_scale(objective, scale), tolerance)
     ratio = math.sqrt(ssr) / scale if scale > 0 else math.nan  # scaled, so |observed - mean|² cannot overflow
     r2 = 1.0 - ratio * ratio
-    return Verdict(norm, cosine if math.isfinite(cosine) else None, converged, r2 if math.isfinite(r2) else None)
+    return Verdict(_finite(norm), _finite(cosine), converged, _finite(r2))
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _norm(vector) -> float:
+    """|vector|, computed scaled: finite wherever the answer is (NaN where an entry is not finite)."""
+    size = float(np.abs(vector).max(initial=0.0))
+    return size * float(np.linalg.norm(vector / size)) if 0 < size < math.inf else size
 
 
 def proposed_rate(theta, x, observed, activation, trainable) -> float | None:

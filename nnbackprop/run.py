@@ -24,7 +24,8 @@ from .files import Stream, name_of
 from .kernel import Kernel
 from .network import forward, param_names
 from .stopping import StopReason
-from .training import Interrupt, Settings, State, initial_theta, train
+from .training import Interrupt, Settings, State, initial_theta, is_fixed_rate, train
+from .units import IDENTITY, Units
 
 
 def fit(
@@ -91,7 +92,8 @@ def prepare(
     else:
         x, y = arrays
         names, sha = [config.data.input or "x", config.data.target or "y"], None
-    state, started_from, notes = _starting_state(config, init_params, resume, sha)
+    units = Units.of(x, y, config.trainable_mask)
+    state, started_from, notes = _starting_state(config, init_params, resume, sha, units)
     started_from = {key: name_of(path) for key, path in started_from.items()}
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": sha}
     extra = {"seed": config.init.seed if not (resume or init_params) else None, **started_from}
@@ -99,7 +101,7 @@ def prepare(
         raise ConfigError(f"engine: must be kernel or dask, got {engine!r}")
     if scheduler is not None and engine != "dask":
         raise ConfigError("scheduler: goes with engine dask")
-    return Job(config, x, y, state, data_info, extra, notes, engine, scheduler)
+    return Job(config, x, y, state, data_info, extra, units, notes, engine, scheduler)
 
 
 @dataclass
@@ -112,43 +114,53 @@ class Job:
     state: State
     data: dict  # the result's "data": path, columns, rows, sha256
     extra: dict  # the result's seed and where it started from
+    units: Units = IDENTITY  # the data's standard units: where lm and auto fit and are judged
     notes: list[str] = field(default_factory=list)  # what a person should hear before training
     engine: str = "kernel"  # where the passes over the data run: "kernel" (here) or "dask" (a cluster)
     scheduler: str | None = None  # dask: a scheduler's address; None: a local cluster started for the run
-    _objective: object = field(default=None, init=False, repr=False)
+    _objectives: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
     def objective(self):
         """The SSR and gradient over this data: a :class:`~nnbackprop.kernel.Kernel`, or with
         ``engine="dask"`` a :class:`~nnbackprop.cluster.DaskObjective` (made on first use)."""
-        if self._objective is None:
-            activation = self.config.model.activation
-            if self.engine == "dask":
-                try:
-                    from .cluster import DaskObjective  # the optional extra, imported only here
-                except ImportError:
-                    raise ConfigError("--engine dask needs dask and distributed: pip install '.[dask]'") from None
+        return self._objective_in(IDENTITY)
 
-                path = self.config.data.path
-                data = (
-                    {"path": path}
-                    if isinstance(path, str) and path.endswith(".npy")
-                    else {"x": self.x, "observed": self.y}
-                )
-                try:
-                    self._objective = DaskObjective(**data, activation=activation, scheduler=self.scheduler)
-                except (OSError, ValueError, TimeoutError) as e:  # no scheduler there, or not an address
-                    where = f"--scheduler {self.scheduler}" if self.scheduler else "the local dask cluster"
-                    raise ConfigError(f"{where}: cannot connect: {e}") from None
+    @property
+    def standard(self):
+        """:attr:`objective` over the data in :attr:`units` (the same object where they change nothing)."""
+        return self._objective_in(self.units)
+
+    def _objective_in(self, units):
+        if units not in self._objectives:
+            if units != IDENTITY and self.engine == "dask":  # the data placed once, in the data's own units
+                self._objectives[units] = self.objective.in_units(units)
+            elif self.engine == "dask":
+                self._objectives[units] = self._on_cluster()
             else:
-                self._objective = Kernel(self.x, self.y, activation)
-        return self._objective
+                self._objectives[units] = Kernel(units.x(self.x), units.y(self.y), self.config.model.activation)
+        return self._objectives[units]
+
+    def _on_cluster(self):
+        try:
+            from .cluster import DaskObjective  # the optional extra, imported only here
+        except ImportError:
+            raise ConfigError("--engine dask needs dask and distributed: pip install '.[dask]'") from None
+
+        path = self.config.data.path
+        data = {"path": path} if isinstance(path, str) and path.endswith(".npy") else {"x": self.x, "observed": self.y}
+        try:
+            return DaskObjective(**data, activation=self.config.model.activation, scheduler=self.scheduler)
+        except (OSError, ValueError, TimeoutError) as e:  # no scheduler there, or not an address
+            where = f"--scheduler {self.scheduler}" if self.scheduler else "the local dask cluster"
+            raise ConfigError(f"{where}: cannot connect: {e}") from None
 
     def close(self):
-        """Release what the objective holds (a cluster it started); the job can train no more."""
-        close = getattr(self._objective, "close", None)
-        if close is not None:
-            close()
+        """Release what the objectives hold (a cluster the dask one started); the job can train no more."""
+        for objective in reversed(self._objectives.values()):
+            close = getattr(objective, "close", None)
+            if close is not None:
+                close()
 
     def __enter__(self):
         return self
@@ -190,10 +202,13 @@ class Job:
         interrupt = interrupt or Interrupt()
         if snapshots:
             on_epoch, every, recorder = _with_snapshots(self.state, on_epoch, every)
-        train(self.objective, self.state, self.settings, on_epoch, every, interrupt)
+        settings = self.settings  # lm and auto step in standard units, gd at a fixed rate in the data's own
+        units = IDENTITY if settings.fixed_rate else self.units
+        objective = self._objective_in(units)
+        train(objective, self.state, settings, on_epoch, every, interrupt, units)
         t, mask = self.config.training, self.config.trainable_mask
         theta = self.state.theta[self.state.best_start]
-        verdict = optimizers.judge(theta, self.objective, mask, t.gradient_tolerance)
+        verdict = optimizers.judge(theta, objective, mask, t.gradient_tolerance, units)  # where it stepped
         document = self.document(verdict)
         if snapshots:
             recorder(self.state)  # the last epoch, whatever the cadence
@@ -292,17 +307,19 @@ def _fit_svg(run) -> str:
 
 def network_at(config_path, overrides, params_path, stdin=None):
     """The config, its data ``(x, y)``, the parameters to look at (a result's, or the
-    config's start) and the trainable mask: what ``explain`` and ``gradcheck`` study."""
+    config's start), the trainable mask and the units its optimizer steps in
+    (:func:`drawn_in`): what ``explain`` and ``gradcheck`` study."""
     config = config_lib.load(config_path, overrides)
     _, (x, y), _ = _data(config, stdin)
     x, y = disk.in_memory(x), disk.in_memory(y)  # explain and gradcheck look at every sample
+    units = drawn_in(config, Units.of(x, y, config.trainable_mask))
     if params_path:
         model = results.load_model(params_path)
         results.check_fits(model, config, params_path)
         theta = model.theta
     else:
-        theta = initial_theta(config.model.hidden, config.init.seed, config.init.values)[0]
-    return config, x, y, theta, config.trainable_mask
+        theta = initial_theta(config.model.hidden, config.init.seed, config.init.values, 1, units)[0]
+    return config, x, y, theta, config.trainable_mask, units
 
 
 # --- what fit() was given -----------------------------------------------------------
@@ -326,7 +343,7 @@ def _data(config, stdin, progress=None):
 # --- where training starts ------------------------------------------------------------
 
 
-def _starting_state(config, init_params, resume, data_sha):
+def _starting_state(config, init_params, resume, data_sha, units):
     """The state training starts from, what the result says about it, and notes for a person."""
     restarts = config.training.restarts
     if init_params and resume:
@@ -342,8 +359,14 @@ def _starting_state(config, init_params, resume, data_sha):
         model = results.load_model(init_params)
         results.check_fits(model, config, init_params)
         return State.start(model.theta), {"init_params_from": init_params}, []
-    theta = initial_theta(config.model.hidden, config.init.seed, config.init.values, restarts)
+    theta = initial_theta(config.model.hidden, config.init.seed, config.init.values, restarts, drawn_in(config, units))
     return State.start(theta), {}, []
+
+
+def drawn_in(config, units):
+    """The units a config's seeded start is drawn in: ``units`` for lm and auto, the data's own
+    for gradient descent at a fixed rate (the article's, number for number)."""
+    return IDENTITY if is_fixed_rate(config.training.optimizer, config.training.learning_rate) else units
 
 
 def _resumed(config, path, data_sha):

@@ -15,6 +15,7 @@ import numpy as np
 from . import optimizers
 from .network import Objective, param_names
 from .stopping import StopReason
+from .units import IDENTITY
 
 DIVERGENCE_FACTOR = 1e6  # a loss above this multiple of the starting loss has diverged
 
@@ -31,7 +32,12 @@ class Settings:
     @property
     def fixed_rate(self) -> bool:
         """Plain gradient descent at a fixed rate: the article's, number for number."""
-        return self.optimizer == "gd" and self.learning_rate != "auto"
+        return is_fixed_rate(self.optimizer, self.learning_rate)
+
+
+def is_fixed_rate(optimizer: str, learning_rate) -> bool:
+    """Whether ``optimizer`` with ``learning_rate`` is gradient descent at a fixed rate."""
+    return optimizer == "gd" and learning_rate != "auto"
 
 
 @dataclass
@@ -74,11 +80,13 @@ class Interrupt:
     signal: int = 0
 
 
-def initial_theta(hidden: int, seed: int | None, values: dict, starts: int = 1) -> np.ndarray:
+def initial_theta(hidden: int, seed: int | None, values: dict, starts: int = 1, units=IDENTITY) -> np.ndarray:
     """Starting parameters, shape (starts, 3H + 1).
 
     Weights w1..w2H come from a standard normal drawn with ``seed`` (row r for start r,
-    weights in the order w1..wH, w(H+1)..w(2H)), biases are 0; ``values`` overrides by name.
+    weights in the order w1..wH, w(H+1)..w(2H)), biases are 0: in ``units``
+    (:class:`~nnbackprop.units.Units`: lm and auto draw them in standard units), mapped to
+    the data's; then ``values`` overrides by name, in the data's units.
     """
     names = param_names(hidden)
     theta = np.zeros((starts, len(names)))
@@ -86,13 +94,22 @@ def initial_theta(hidden: int, seed: int | None, values: dict, starts: int = 1) 
         draws = np.random.default_rng(seed).standard_normal((starts, 2 * hidden))
         weights = [i for i, name in enumerate(names) if name.startswith("w")]
         theta[:, weights] = draws
+    theta = units.original(theta)
     position = {name: i for i, name in enumerate(names)}
     for name, value in values.items():
         theta[:, position[name]] = value
     return theta
 
 
-def train(objective: Objective, state: State, settings: Settings, on_epoch=None, every: int = 0, interrupt=None):
+def train(
+    objective: Objective,
+    state: State,
+    settings: Settings,
+    on_epoch=None,
+    every: int = 0,
+    interrupt=None,
+    units=IDENTITY,
+):
     """Run gradient descent from ``state`` until every start has stopped; return ``state``.
 
     One epoch: the gradient at the current parameters, then for every trainable parameter
@@ -105,10 +122,12 @@ def train(objective: Objective, state: State, settings: Settings, on_epoch=None,
     ``objective(theta) -> (ssr, gradient)`` is a :class:`~nnbackprop.network.Objective`
     (the readable math) or a :class:`~nnbackprop.kernel.Kernel` (the same, fast).  With
     ``settings.optimizer == "lm"`` or ``learning_rate == "auto"`` the steps come from
-    :mod:`nnbackprop.optimizers` instead, one start after another.
+    :mod:`nnbackprop.optimizers` instead, one start after another, in ``units``
+    (:class:`~nnbackprop.units.Units`): then ``objective`` is over the data in those units,
+    and ``state`` stays in the data's own.
     """
     if not settings.fixed_rate:
-        return _train_each(objective, state, settings, on_epoch, every, interrupt or Interrupt())
+        return _train_each(objective, state, settings, on_epoch, every, interrupt or Interrupt(), units)
     first = int(state.epochs.max(initial=0))
     try:
         return _train_fixed(objective, state, settings, on_epoch, every, interrupt)
@@ -304,17 +323,18 @@ def _finite(row) -> bool:
     return bool(np.isfinite(row).all())
 
 
-def _train_each(objective, state, settings, on_epoch, every, interrupt):
-    """Train every start with ``lm`` or ``auto``, one after another, into ``state``."""
+def _train_each(objective, state, settings, on_epoch, every, interrupt, units):
+    """Train every start with ``lm`` or ``auto``, one after another, into ``state``: the
+    tracks in ``units``, ``state`` in the data's."""
     alone = len(state.reasons) == 1
     tracks = []
     for r in range(len(state.reasons)):
         track = optimizers.Track(
-            state.theta[r].copy(),
-            state.history(r) if state.losses else [],
+            units.standard(state.theta[r]),
+            [units.standard_ssr(loss) for loss in state.history(r)] if state.losses else [],
             int(state.epochs[r]),
-            float(state.best_loss[r]),
-            state.best_theta[r].copy(),
+            units.standard_ssr(float(state.best_loss[r])),
+            units.standard(state.best_theta[r]),
             int(state.best_epoch[r]),
             passes=int(state.passes[r]),
         )
@@ -326,7 +346,7 @@ def _train_each(objective, state, settings, on_epoch, every, interrupt):
 
         def call_back(track):
             if alone and on_epoch is not None and every and track.epoch % every == 0:
-                _sync(state, tracks)
+                _sync(state, tracks, units)
                 on_epoch(state)
 
         if state.reasons[r] is None:
@@ -336,22 +356,22 @@ def _train_each(objective, state, settings, on_epoch, every, interrupt):
                 optimizers.auto_descent(track, objective, settings, interrupt, call_back)
         else:
             track.reason = state.reasons[r]
-    _sync(state, tracks)
+    _sync(state, tracks, units)
     return state
 
 
-def _sync(state, tracks):
-    """Write the tracks so far into ``state``: the losses padded with each start's last."""
+def _sync(state, tracks, units):
+    """Write the tracks so far into ``state``, in the data's units: the losses padded with each start's last."""
     longest = max(len(track.losses) for track in tracks)
     padded = [track.losses + track.losses[-1:] * (longest - len(track.losses)) for track in tracks]
     r = len(state.reasons)
     padded += [[np.nan] * longest] * (r - len(tracks))
-    state.losses = list(np.array(padded, dtype=np.float64).T.copy())
+    state.losses = list(units.ssr(np.array(padded, dtype=np.float64).T.copy()))
     for i, track in enumerate(tracks):
-        state.theta[i], state.epochs[i], state.reasons[i] = track.theta, track.epoch, track.reason
+        state.theta[i], state.epochs[i], state.reasons[i] = units.original(track.theta), track.epoch, track.reason
         state.best_theta[i], state.best_loss[i], state.best_epoch[i] = (
-            track.best_theta,
-            track.best_loss,
+            units.original(track.best_theta),
+            units.ssr(track.best_loss),
             track.best_epoch,
         )
         state.passes[i] = track.passes

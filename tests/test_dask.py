@@ -20,6 +20,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+import nnbackprop  # noqa: E402
 from nnbackprop import cluster, network  # noqa: E402
 from nnbackprop.cluster import DaskObjective  # noqa: E402
 from nnbackprop.kernel import CHUNK, SMALL, Kernel  # noqa: E402
@@ -356,3 +357,27 @@ def test_import_nnbackprop_does_not_import_dask():
         "assert not {'dask', 'distributed'} & set(sys.modules), 'dask imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- fit(engine="dask"): the data in standard units on the workers ------------------------------
+
+
+@pytest.mark.parametrize("training", [{"optimizer": "lm", "max_epochs": 8}, {"learning_rate": 1e-9, "max_epochs": 5}])
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_fit_on_the_cluster_is_the_one_machine_fit(client, tmp_path, training, on_disk):
+    """lm steps (and every verdict is taken) in standard units: the data mapped on the workers,
+    read there from a .npy file or scattered from arrays, as here; gd at a fixed rate in the data's own."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(1000.0, 1010.0, 3000)
+    y = 5e4 + 1e3 * np.sin(x) + rng.standard_normal(3000)
+    path = tmp_path / "d.npy"
+    np.save(path, np.stack([x, y], axis=1))
+    config = {"data": {"path": str(path)} if on_disk else (x, y), "model": {"hidden": 2}, "init": {"seed": 1}}
+    config["training"] = training
+    want = nnbackprop.fit(config)
+    got = nnbackprop.fit(config, engine="dask", scheduler=client.cluster)
+    np.testing.assert_allclose(got.theta, want.theta, rtol=1e-10)
+    np.testing.assert_allclose(got.history, want.history, rtol=1e-10)
+    assert got.verdict.converged == want.verdict.converged
+    assert got.verdict.gradient_norm == pytest.approx(want.verdict.gradient_norm, rel=1e-8)
+    assert got.verdict.r2 == pytest.approx(want.verdict.r2, rel=1e-10)

@@ -26,6 +26,7 @@ from nnbackprop.explain import (
     chains,
     explain,
     explain_lm,
+    in_units,
     local_derivative_name,
     to_text,
 )
@@ -33,6 +34,7 @@ from nnbackprop.gradcheck import check, kinks, numeric_gradient
 from nnbackprop.history import Recorder, history_table
 from nnbackprop.network import decompose
 from nnbackprop.training import Settings, State, train
+from nnbackprop.units import Units
 
 DOSAGE = str(ROOT / "configs" / "dosage.yaml")
 LESSON1 = str(ROOT / "configs" / "lesson1-main-ideas.yaml")
@@ -619,32 +621,44 @@ def test_explain_command_lm_shows_the_jacobian_ledger(invoke):
     result = invoke("explain", "-c", DOSAGE, "--set", "training.optimizer=lm")
     assert result.exit_code == 0, result.stderr
     text = result.stdout
-    assert text.startswith("One step of Levenberg-Marquardt: softplus network, 2 hidden neurons, 3 samples\n")
+    head, text_in_units = text.split("\n\n", 1)
+    assert head.startswith("In standard units, where lm steps: input' = (input - 0.5) / 0.5")  # x in [0, 1]
+    assert text_in_units.startswith("One step of Levenberg-Marquardt: softplus network, 2 hidden neurons, 3 samples\n")
     for factor in ("dpredicted/dw1", "dpredicted/dy1", "dy1/dx1", "dx1/dw1", "dpredicted/db3", "JᵀJ + λ·I"):
         assert factor in text, factor
     assert "dSSR/dw" not in text  # no gradient chains
     assert "dSSR/db" not in text
-    assert text == to_text(explain_lm(START, X, OBSERVED, "softplus"))
+    units = Units.of(X, OBSERVED)  # lm steps on the data mapped onto [-1, 1]
+    assert text == to_text(in_units(units, explain_lm, START, X, OBSERVED, "softplus"))
     doc = json.loads(invoke("explain", "-c", DOSAGE, "--set", "training.optimizer=lm", "-f", "json").stdout)
-    _, _, damping, delta = dense_lm_step(START, X, OBSERVED, "softplus", np.ones(7, bool))
+    theta, x, observed = units.standard(START), units.x(X)[0:3], units.y(OBSERVED)[0:3]
+    _, _, damping, delta = dense_lm_step(theta, x, observed, "softplus", np.ones(7, bool))
     assert doc["optimizer"] == "lm"
     assert doc["damping"] == pytest.approx(damping, rel=1e-14)
     np.testing.assert_allclose([p["delta"] for p in doc["parameters"].values()], delta, rtol=1e-10)
-    assert doc["step_taken"] is False  # 1.8959 -> 11.1557
-    assert "lm refuses this step" in text
+    new = units.original(theta + delta)
+    np.testing.assert_allclose(list(doc["units"]["new_params"].values()), new, rtol=1e-12)
+    ssr = [network.ssr(observed - network.forward(t, x)) for t in (theta, theta + delta)]
+    taken = bool(ssr[1] < ssr[0])
+    assert doc["step_taken"] is taken
+    assert ("lm refuses this step" in text) is not taken
 
 
 def test_explain_command_auto_shows_the_rate(invoke):
     result = invoke("explain", "-c", DOSAGE, "--set", "training.learning_rate=auto")
     assert result.exit_code == 0, result.stderr
-    rate = optimizers.proposed_rate(START, X, OBSERVED, "softplus", np.ones(7, bool))
+    units = Units.of(X, OBSERVED)  # auto steps on the data mapped onto [-1, 1]
+    theta, x, observed = units.standard(START), units.x(X)[0:3], units.y(OBSERVED)[0:3]
+    rate = optimizers.proposed_rate(theta, x, observed, "softplus", np.ones(7, bool))
     assert f"learning rate auto: {rate:.4f}, 1 / the largest curvature 2·JᵀJ at these parameters" in result.stdout
     assert "dSSR/dw1 = dSSR/dpredicted * dpredicted/dy1 * dy1/dx1 * dx1/dw1" in result.stdout
     doc = json.loads(invoke("explain", "-c", DOSAGE, "--set", "training.learning_rate=auto", "-f", "json").stdout)
     assert doc["learning_rate"] == rate
     assert doc["auto"]["accepts_step"] is True
     sine = str(ROOT / "configs" / "sine.yaml")  # names neither optimizer nor rate: lm
-    assert invoke("explain", "-c", sine).stdout.startswith("One step of Levenberg-Marquardt")
+    first, second = invoke("explain", "-c", sine).stdout.split("\n\n")[:2]
+    assert first.startswith("In standard units, where lm steps: input' = (input - 1.001773) / 0.996279")  # data/sine.csv's
+    assert second.startswith("One step of Levenberg-Marquardt")
     gd = invoke("explain", "-c", sine, "--set", "training.optimizer=gd")  # gd's default rate is auto
     assert gd.exit_code == 0, gd.stderr
     assert "learning rate auto: " in gd.stdout

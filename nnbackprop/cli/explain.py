@@ -95,13 +95,14 @@ def explain(config_path, params_path, overrides, lr, epochs, seed, fmt, quiet):
       nnbackprop explain -c configs/dosage.yaml --set training.learning_rate=auto
       nnbackprop explain -c configs/dosage.yaml --set training.optimizer=lm
     """
-    config, x, y, theta, trainable = _network_at(config_path, overrides, params_path, lr, epochs, seed)
+    config, x, y, theta, trainable, units = _network_at(config_path, overrides, params_path, lr, epochs, seed)
     t, activation = config.training, config.model.activation
     with np.errstate(over="ignore", invalid="ignore"):
         if t.optimizer == "lm":
-            report = explain_lib.explain_lm(theta, x, y, activation, trainable, t.gradient_tolerance)
+            args = (explain_lib.explain_lm, theta, x, y, activation, trainable, t.gradient_tolerance)
         else:
-            report = explain_lib.explain(theta, x, y, activation, t.learning_rate, trainable, t.gradient_tolerance)
+            args = (explain_lib.explain, theta, x, y, activation, t.learning_rate, trainable, t.gradient_tolerance)
+        report = explain_lib.in_units(units, *args)
     if fmt == "json":
         click.echo(results.dumps(results.json_safe(report)), nl=False)
     else:
@@ -137,7 +138,7 @@ def gradcheck(config_path, params_path, overrides, lr, epochs, seed, fmt, quiet,
       nnbackprop gradcheck -c configs/dosage.yaml --set model.activation=tanh --set model.hidden=5 \\
         --set 'init={seed: 1}'
     """
-    config, x, y, theta, _ = _network_at(config_path, overrides, params_path, lr, epochs, seed)
+    config, x, y, theta, _, _ = _network_at(config_path, overrides, params_path, lr, epochs, seed)
     with np.errstate(over="ignore", invalid="ignore"):
         report = gradcheck_lib.check(theta, x, y, config.model.activation, tolerance)
     if fmt == "json":
