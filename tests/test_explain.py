@@ -657,7 +657,7 @@ def test_explain_command_auto_shows_the_rate(invoke):
     assert doc["auto"]["accepts_step"] is True
     sine = str(ROOT / "configs" / "sine.yaml")  # names neither optimizer nor rate: lm
     first, second = invoke("explain", "-c", sine).stdout.split("\n\n")[:2]
-    assert first.startswith("In standard units, where lm steps: input' = (input - 1.001773) / 0.996279")  # data/sine.csv's
+    assert first.startswith("In standard units, where lm steps: input' = (input - 1.001773) / 0.996279")  # its x range
     assert second.startswith("One step of Levenberg-Marquardt")
     gd = invoke("explain", "-c", sine, "--set", "training.optimizer=gd")  # gd's default rate is auto
     assert gd.exit_code == 0, gd.stderr
