@@ -54,9 +54,8 @@ def _units_lines(report, text) -> str:
 
 
 def _exactly(value: float) -> str:
-    """A shift or scale to 12 significant digits (a time stamp's too), negatives in parentheses."""
-    text = f"{value:.12g}"
-    return f"({text})" if text.startswith("-") else text
+    """A shift or scale to 12 significant digits (a time stamp's too), as :func:`_minus` writes it."""
+    return _minus(value, f"{value:.12g}")
 
 
 def _gd_text(report) -> str:
@@ -218,7 +217,8 @@ def _numbered(items):
     return enumerate(items, 1)
 
 
-def _minus(value: float) -> str:
-    """``value`` as the right-hand side of a subtraction: negatives in parentheses."""
-    text = number(value)
+def _minus(value: float, text: str | None = None) -> str:
+    """``value`` (written as ``text``, else :func:`number`) as the right-hand side of a subtraction:
+    negatives in parentheses."""
+    text = number(value) if text is None else text
     return f"({text})" if text.startswith("-") else text

@@ -262,8 +262,11 @@ class Passes:
         return normal_equations(theta, self.x, self.observed, self.activation, columns, full)
 
     def spread(self, centred: bool = True) -> float:
-        """:func:`spread` of the targets."""
-        return spread(self.observed, centred)
+        """:func:`spread` of the targets, computed once (each lm or auto start and the verdict ask)."""
+        known = self.__dict__.setdefault("_spreads", {})
+        if centred not in known:
+            known[centred] = spread(self.observed, centred)
+        return known[centred]
 
 
 class Objective(Passes):

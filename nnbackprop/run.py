@@ -92,7 +92,7 @@ def prepare(
     else:
         x, y = arrays
         names, sha = [config.data.input or "x", config.data.target or "y"], None
-    units = Units.of(x, y, config.trainable_mask)
+    units = stepping_units(config, x, y)
     state, started_from, notes = _starting_state(config, init_params, resume, sha, units)
     started_from = {key: name_of(path) for key, path in started_from.items()}
     data_info = {"path": config.data.path, "input": names[0], "target": names[1], "rows": len(x), "sha256": sha}
@@ -114,7 +114,7 @@ class Job:
     state: State
     data: dict  # the result's "data": path, columns, rows, sha256
     extra: dict  # the result's seed and where it started from
-    units: Units = IDENTITY  # the data's standard units: where lm and auto fit and are judged
+    units: Units = IDENTITY  # where its optimizer steps and is judged (:func:`stepping_units`)
     notes: list[str] = field(default_factory=list)  # what a person should hear before training
     engine: str = "kernel"  # where the passes over the data run: "kernel" (here) or "dask" (a cluster)
     scheduler: str | None = None  # dask: a scheduler's address; None: a local cluster started for the run
@@ -125,11 +125,6 @@ class Job:
         """The SSR and gradient over this data: a :class:`~nnbackprop.kernel.Kernel`, or with
         ``engine="dask"`` a :class:`~nnbackprop.cluster.DaskObjective` (made on first use)."""
         return self._objective_in(IDENTITY)
-
-    @property
-    def standard(self):
-        """:attr:`objective` over the data in :attr:`units` (the same object where they change nothing)."""
-        return self._objective_in(self.units)
 
     def _objective_in(self, units):
         if units not in self._objectives:
@@ -202,13 +197,11 @@ class Job:
         interrupt = interrupt or Interrupt()
         if snapshots:
             on_epoch, every, recorder = _with_snapshots(self.state, on_epoch, every)
-        settings = self.settings  # lm and auto step in standard units, gd at a fixed rate in the data's own
-        units = IDENTITY if settings.fixed_rate else self.units
-        objective = self._objective_in(units)
-        train(objective, self.state, settings, on_epoch, every, interrupt, units)
+        objective = self._objective_in(self.units)
+        train(objective, self.state, self.settings, on_epoch, every, interrupt, self.units)
         t, mask = self.config.training, self.config.trainable_mask
         theta = self.state.theta[self.state.best_start]
-        verdict = optimizers.judge(theta, objective, mask, t.gradient_tolerance, units)  # where it stepped
+        verdict = optimizers.judge(theta, objective, mask, t.gradient_tolerance, self.units)  # where it stepped
         document = self.document(verdict)
         if snapshots:
             recorder(self.state)  # the last epoch, whatever the cadence
@@ -308,11 +301,11 @@ def _fit_svg(run) -> str:
 def network_at(config_path, overrides, params_path, stdin=None):
     """The config, its data ``(x, y)``, the parameters to look at (a result's, or the
     config's start), the trainable mask and the units its optimizer steps in
-    (:func:`drawn_in`): what ``explain`` and ``gradcheck`` study."""
+    (:func:`stepping_units`): what ``explain`` and ``gradcheck`` study."""
     config = config_lib.load(config_path, overrides)
     _, (x, y), _ = _data(config, stdin)
     x, y = disk.in_memory(x), disk.in_memory(y)  # explain and gradcheck look at every sample
-    units = drawn_in(config, Units.of(x, y, config.trainable_mask))
+    units = stepping_units(config, x, y)
     if params_path:
         model = results.load_model(params_path)
         results.check_fits(model, config, params_path)
@@ -359,14 +352,16 @@ def _starting_state(config, init_params, resume, data_sha, units):
         model = results.load_model(init_params)
         results.check_fits(model, config, init_params)
         return State.start(model.theta), {"init_params_from": init_params}, []
-    theta = initial_theta(config.model.hidden, config.init.seed, config.init.values, restarts, drawn_in(config, units))
+    theta = initial_theta(config.model.hidden, config.init.seed, config.init.values, restarts, units)
     return State.start(theta), {}, []
 
 
-def drawn_in(config, units):
-    """The units a config's seeded start is drawn in: ``units`` for lm and auto, the data's own
-    for gradient descent at a fixed rate (the article's, number for number)."""
-    return IDENTITY if is_fixed_rate(config.training.optimizer, config.training.learning_rate) else units
+def stepping_units(config, x, y) -> Units:
+    """The units a config's optimizer steps in, is judged in and draws a seed's start in: the
+    data's standard units for lm and auto, the data's own for gradient descent at a fixed rate
+    (the article's, number for number; no pass over the data for it)."""
+    t = config.training
+    return IDENTITY if is_fixed_rate(t.optimizer, t.learning_rate) else Units.of(x, y, config.trainable_mask)
 
 
 def _resumed(config, path, data_sha):
