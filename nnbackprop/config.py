@@ -88,6 +88,7 @@ class Config:
     training: TrainingConfig = TrainingConfig()
     output: str | None = None  # None: stdout, unless --out says otherwise
     source: str = "<config>"
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what a person should hear about how it was read
 
     @property
     def trainable_mask(self) -> np.ndarray:
@@ -100,6 +101,7 @@ class Config:
         """The config as resolved, for the result file."""
         d = dataclasses.asdict(self)
         d.pop("source")
+        d.pop("notes")
         init = d.pop("init")
         d["init"] = {**({"seed": init["seed"]} if init["seed"] is not None else {}), **init["values"]}
         if d["training"]["trainable"] is not None:
@@ -150,13 +152,34 @@ def from_tree(tree: dict, source: str, base: str, arrays: bool = False) -> Confi
     data = _data(tree.get("data", Mapping(source)), source, base, arrays)
     model = _model(tree.get("model", Mapping(source)))
     init = _init(tree.get("init"), model.hidden)
-    training = _training(tree.get("training", Mapping(source)), model.hidden, init)
+    training_tree = tree.get("training", Mapping(source))
+    training = _training(training_tree, model.hidden, init)
     output = tree.get("output")
     if output is not None:
         output = optional(output, text, "output")
         if output is not None and output != "-":
             output = _resolve(output, output_where(tree), base)
-    return Config(data, model, init, training, output, source)
+    notes = _default_optimizer_notes(training_tree, training, model.hidden)
+    return Config(data, model, init, training, output, source, notes)
+
+
+def _default_optimizer_notes(tree, t: TrainingConfig, hidden: int) -> tuple[str, ...]:
+    """Why a config that names neither optimizer nor learning rate trains with gd: its size."""
+    if "optimizer" in tree or "learning_rate" in tree or t.optimizer == "lm":
+        return ()
+    trained = _trained(t, hidden)
+    anyway = "set training.optimizer: lm to use it anyway"
+    if trained > LM_MAX_PARAMETERS:
+        anyway = f"lm takes at most {LM_MAX_PARAMETERS:,}"
+    return (
+        f"training with gd, learning_rate: auto, as {trained:,} parameters train: lm, the default for up to "
+        f"{LM_DEFAULT_PARAMETERS}, would solve a {trained:,} x {trained:,} system each iteration; {anyway}",
+    )
+
+
+def _trained(t: TrainingConfig, hidden: int) -> int:
+    """How many parameters train."""
+    return len(t.trainable) if t.trainable is not None else 3 * hidden + 1
 
 
 def output_where(tree):
@@ -276,7 +299,7 @@ def _training(tree, hidden, init) -> TrainingConfig:
         if restarts > 1 and init.seed is None:
             fail(tree["restarts"], "training.restarts", "needs init: {seed: N} so that the starts differ")
         t = dataclasses.replace(t, restarts=restarts)
-    trained = len(t.trainable) if t.trainable is not None else 3 * hidden + 1
+    trained = _trained(t, hidden)
     if "optimizer" not in tree and "learning_rate" not in tree and trained <= LM_DEFAULT_PARAMETERS:
         t = dataclasses.replace(t, optimizer="lm")  # nothing asked for: the optimizer that fits (README)
     if t.optimizer == "lm" and "max_epochs" not in tree:

@@ -25,7 +25,7 @@ from .kernel import Kernel
 from .network import forward, param_names
 from .stopping import StopReason
 from .training import Interrupt, Settings, State, initial_theta, is_fixed_rate, train
-from .units import IDENTITY, Units
+from .units import IDENTITY, Units, extent
 
 
 def fit(
@@ -101,7 +101,7 @@ def prepare(
         raise ConfigError(f"engine: must be kernel or dask, got {engine!r}")
     if scheduler is not None and engine != "dask":
         raise ConfigError("scheduler: goes with engine dask")
-    return Job(config, x, y, state, data_info, extra, units, notes, engine, scheduler)
+    return Job(config, x, y, state, data_info, extra, units, [*config.notes, *notes], engine, scheduler)
 
 
 @dataclass
@@ -255,6 +255,7 @@ class Run:
         verdict = "converged" if self.converged else "not converged"
         if self.converged and self.verdict.r2 is not None and self.verdict.r2 < optimizers.FLAT:
             verdict += ", but no better than a constant (R² below 0.01)"
+            verdict += "; every input is the same" if inputs_are_one_value(self.x) else ""
         return f"{results.headline(self.document)}{loss}, {verdict}"
 
     def __repr__(self) -> str:
@@ -268,6 +269,18 @@ class Run:
             f"<div><p><b>nnbackprop run</b>: {html.escape(self.summary())}</p>"
             f"{picture}<table><tr><th>parameter</th><th>value</th></tr>{rows}</table></div>"
         )
+
+
+def inputs_are_one_value(x) -> bool:
+    """Whether every input is the same: then no curve does better than the targets' mean."""
+    return extent(x)[1] == 0
+
+
+def flat_advice(x) -> str:
+    """What to do about a converged fit that is no better than a constant (R² below ``optimizers.FLAT``)."""
+    if inputs_are_one_value(x):
+        return "every input is the same, so no curve can tell the targets apart: the mean is the best fit there is"
+    return "a flat stationary point; try another init.seed, or training.restarts: 10"
 
 
 def _with_snapshots(state, on_epoch, every):

@@ -315,6 +315,22 @@ def test_progress_off_a_terminal_has_no_carriage_returns_or_escapes(write_config
     assert "\x1b" not in result.stderr
 
 
+@pytest.mark.parametrize(("hidden", "listed"), [(8, 25), (9, 5)])
+def test_the_summary_lists_a_wide_networks_first_parameters_and_its_last(write_config, invoke, hidden, listed):
+    config = write_config(f"data: {{path: data.csv}}\nmodel: {{hidden: {hidden}}}\ntraining: {{max_epochs: 3}}\n")
+    result = invoke("train", "-c", config, "--out", "-")
+    params = json.loads(result.stdout)["params"]
+    line = result.stderr.splitlines()[-1]
+    shown = dict(pair.split(" = ") for pair in line.split("  ") if " = " in pair)
+    names = list(params) if listed == len(params) else [*list(params)[:4], list(params)[-1]]
+    assert shown == {name: f"{params[name]:.4f}" for name in names}
+    if listed < len(params):
+        assert line.endswith(f"  ...  {names[-1]} = {shown[names[-1]]}  (28 parameters: --verbose lists them all)")
+    verbose = invoke("train", "-c", config, "--out", "-", "-v").stderr.splitlines()
+    listing = next(line for line in verbose if line.startswith("w1 = "))
+    assert dict(pair.split(" = ") for pair in listing.split("  ")) == {k: repr(v) for k, v in params.items()}
+
+
 def test_restarts_keep_the_best_start_and_report_every_start(write_config, invoke):
     config = write_config("data: {path: data.csv}\ninit: {seed: 3}\ntraining: {restarts: 8, max_epochs: 500}\n")
     doc = json.loads(invoke("train", "-c", config, "--out", "-", "-q").stdout)

@@ -61,6 +61,33 @@ def test_the_default_optimizer_is_lm_unless_a_rate_is_named(write_config, traini
     assert (named.training.optimizer, named.training.max_epochs) == (optimizer, 7)
 
 
+@pytest.mark.parametrize(
+    ("training", "hidden", "says"),
+    [
+        ("", 33, None),  # 100 parameters: lm, and nothing to explain
+        (
+            "",
+            34,
+            "as 103 parameters train: lm, the default for up to 100, would solve a 103 x 103 system each "
+            "iteration; set training.optimizer: lm to use it anyway",
+        ),
+        (
+            "",
+            667,
+            "as 2,002 parameters train: lm, the default for up to 100, would solve a 2,002 x 2,002 system "
+            "each iteration; lm takes at most 2,000",
+        ),
+        ("learning_rate: auto", 34, None),  # asked for: nothing to explain
+        ("optimizer: gd", 34, None),
+    ],
+)
+def test_a_config_says_why_it_trains_with_gd_when_it_named_no_optimizer(write_config, training, hidden, says):
+    path = write_config(f"data: {{path: data.csv}}\nmodel: {{hidden: {hidden}}}\ntraining: {{{training}}}\n")
+    config = load(str(path))
+    assert config.notes == (() if says is None else (f"training with gd, learning_rate: auto, {says}",))
+    assert "notes" not in config.to_dict()
+
+
 def test_paths_resolve_against_the_config_folder(write_config, tmp_path):
     (tmp_path / "sub").mkdir()
     path = write_config("data: {path: ../data.csv}\noutput: ../runs/r.json\n", name="sub/c.yaml")

@@ -418,3 +418,15 @@ def test_a_fit_no_better_than_a_constant_says_so(write_config, invoke):
     assert "but the fit is no better than a constant (R² 0.00 on the training data)" in flat.stderr
     good = invoke(*lm)
     assert json.loads(good.stdout)["r2"] > 0.99 and "no better than a constant" not in good.stderr
+    assert "a flat stationary point; try another init.seed" in flat.stderr
+
+
+def test_a_flat_fit_to_inputs_that_are_all_the_same_is_the_best_there_is(write_config, invoke):
+    """One input value: no curve tells the targets apart, so another start cannot help, and the summary
+    says so in place of the usual advice."""
+    config = write_config("data: {path: data.csv}\n", csv="x,y\n1,1\n1,2\n1,3\n1,5\n")
+    result = invoke("train", "-c", config, "--out", "-")
+    doc = json.loads(result.stdout)
+    assert (result.exit_code, doc["converged"], doc["final_loss"]) == (0, True, pytest.approx(8.75, rel=1e-9))
+    assert "every input is the same, so no curve can tell the targets apart: the mean is the best fit" in result.stderr
+    assert "try another init.seed" not in result.stderr

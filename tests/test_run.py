@@ -223,6 +223,8 @@ def test_the_summary_says_when_a_converged_fit_is_no_better_than_a_constant():
     flat = nnbackprop.fit({"data": (DOSAGE_X, DOSAGE_Y), "init": start}, optimizer="lm")  # point of this data
     assert flat.summary().endswith("SSR 0.666667, converged, but no better than a constant (R² below 0.01)")
     assert nnbackprop.fit(DOSAGE, optimizer="lm").summary().endswith(", converged")
+    same = nnbackprop.fit({"data": (np.ones(4), np.array([1.0, 2, 3, 5]))})
+    assert same.summary().endswith("converged, but no better than a constant (R² below 0.01); every input is the same")
 
 
 def test_the_library_never_imports_click():

@@ -189,7 +189,7 @@ def train(
                 x, y = disk.in_memory(job.x), disk.in_memory(job.y)
                 files.write_text(report.page(doc, x, y), stdout_or(report_path))
         if not quiet:
-            _summary(doc, out, verbose)
+            _summary(doc, out, job.x, verbose)
             if history_csv:
                 say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
             if report_path and report_path != "-":
@@ -345,10 +345,21 @@ class _signals_to:
             signal.signal(s, signal.SIG_IGN if self.interrupt.signal else old)
 
 
-def _summary(doc, out, verbose=False):
-    params = "  ".join(
-        f"{name} = {value!r}" if verbose else f"{name} = {value:.4f}" for name, value in doc["params"].items()
-    )
+SHOWN_PARAMETERS = 25  # the summary lists this many parameters at most (hidden: 8), bar --verbose
+
+
+def _params_line(params: dict, verbose=False) -> str:
+    """``w1 = 2.7402  b1 = ...``: every parameter (to the last digit with ``verbose``), or, for a
+    network of more than ``SHOWN_PARAMETERS``, the first four and the last."""
+    items = list(params.items())
+    shown = lambda some: "  ".join(f"{k} = {v!r}" if verbose else f"{k} = {v:.4f}" for k, v in some)  # noqa: E731
+    if verbose or len(items) <= SHOWN_PARAMETERS:
+        return shown(items)
+    return f"{shown(items[:4])}  ...  {shown(items[-1:])}  ({len(items):,} parameters: --verbose lists them all)"
+
+
+def _summary(doc, out, x, verbose=False):
+    params = _params_line(doc["params"], verbose)
     line = results.headline(doc)
     loss, best = doc["final_loss"], doc["best_loss"]
     if loss is not None:
@@ -367,11 +378,8 @@ def _summary(doc, out, verbose=False):
             say(f"converged: an exact fit (√SSR <= {tolerance:g} × {against})")
         if doc.get("r2") is not None and doc["r2"] < optimizers.FLAT:
             r2 = f"{doc['r2']:.2f}".replace("-0.00", "0.00")
-            say(
-                f"but the fit is no better than a constant (R² {r2} on the training data): a flat stationary "
-                "point; try another init.seed, or training.restarts: 10",
-                fg="yellow",
-            )
+            flat = f"but the fit is no better than a constant (R² {r2} on the training data)"
+            say(f"{flat}: {run.flat_advice(x)}", fg="yellow")
     elif doc["stop_reason"] in (StopReason.MIN_STEP_SIZE, StopReason.MAX_EPOCHS):
         say(f"not converged: {_not_converged(doc)}", fg="yellow")
     say(params)
