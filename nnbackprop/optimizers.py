@@ -42,11 +42,14 @@ FLAT = 0.01  # a fit whose R² on the training data is below this is no better t
 
 
 def gradient_cosine(ssr, column_norms2, jtr) -> float:
-    """max_j |J_jᵀ r| / (|J_j| |r|): 0 for a column that is all zeros, at most 1."""
+    """max_j |J_jᵀ r| / (|J_j| |r|): 0 for a column that is all zeros, at most 1 (1 where it is not a number).
+
+    lm asks every iteration, so it is written for a few parameters as much as for many."""
+    size = np.abs(jtr)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        cosine = np.abs(jtr) / np.sqrt(column_norms2) / math.sqrt(ssr)
-    cosine = np.where(np.abs(jtr) > 0, cosine, 0.0)
-    return float(np.clip(np.nan_to_num(cosine, nan=1.0), 0.0, 1.0).max(initial=0.0))  # <= 1 by Cauchy-Schwarz
+        cosine = size / np.sqrt(column_norms2) / math.sqrt(ssr)
+    largest = float(np.where(size > 0, cosine, 0.0).max(initial=0.0))
+    return 1.0 if not largest <= 1.0 else largest  # <= 1 by Cauchy-Schwarz, bar rounding; NaN: 1
 
 
 def exact_scale(objective, known=None) -> float:

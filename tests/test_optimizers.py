@@ -225,6 +225,10 @@ def test_gradient_cosine_is_scale_free():
 def test_gradient_cosine_is_zero_at_a_least_squares_solution_and_at_most_one():
     assert gradient_cosine(4.0, np.array([1.0, 0.0]), np.array([0.0, 0.0])) == 0.0
     assert gradient_cosine(1e-300, np.array([1e-300]), np.array([1.0])) == 1.0
+    assert gradient_cosine(1.0, np.array([1.0, np.nan]), np.array([0.5, 1.0])) == 1.0  # not a number: not small
+    assert gradient_cosine(1.0, np.array([4.0, 0.0]), np.array([-0.5, 0.0])) == 0.25  # |Jᵀr| / (|J| |r|)
+    assert gradient_cosine(np.inf, np.array([1.0]), np.array([1.0])) == 0.0  # a residual that ran away
+    assert gradient_cosine(1.0, np.array([1.0]), np.array([np.inf])) == 1.0
 
 
 def test_an_exact_fit_counts_as_converged():
