@@ -90,14 +90,18 @@ def verdict(theta, x, observed, activation, trainable, tolerance=GRADIENT_TOLERA
     return judge(theta, Objective(x, observed, activation), trainable, tolerance)
 
 
-def judge(theta, objective, trainable, tolerance=GRADIENT_TOLERANCE, units=IDENTITY) -> Verdict:
+def judge(theta, objective, trainable, tolerance=GRADIENT_TOLERANCE, units=IDENTITY, stepped=None) -> Verdict:
     """The :class:`Verdict` at ``theta`` over any objective's data (its ``normal_equations``).
 
     With ``units`` (:class:`~nnbackprop.units.Units`), ``objective`` is over the data in
-    those units: the test is taken there, and the gradient's norm is the data's own."""
+    those units: the test is taken there, at ``stepped`` where it is given (the parameters
+    the optimizer held there, of which ``theta`` is the rounding into the data's units: so
+    that where the data's zero is does not decide the verdict), and the gradient's norm is
+    the data's own."""
     columns = np.flatnonzero(trainable)
     with np.errstate(all="ignore"):
-        ssr, norms2, jtr = objective.normal_equations(units.standard(theta), columns, False)
+        standard = units.standard(theta) if stepped is None else stepped
+        ssr, norms2, jtr = objective.normal_equations(standard, columns, False)
         gradient = np.zeros(len(trainable))
         gradient[columns] = -2.0 * jtr
         norm = _norm(units.gradient(gradient)[columns])

@@ -101,7 +101,8 @@ def prepare(
         raise ConfigError(f"engine: must be kernel or dask, got {engine!r}")
     if scheduler is not None and engine != "dask":
         raise ConfigError("scheduler: goes with engine dask")
-    return Job(config, x, y, state, data_info, extra, units, [*config.notes, *notes], engine, scheduler)
+    notes = [*config.notes, *units.far_from_zero(names), *notes]
+    return Job(config, x, y, state, data_info, extra, units, notes, engine, scheduler)
 
 
 @dataclass
@@ -200,8 +201,9 @@ class Job:
         objective = self._objective_in(self.units)
         train(objective, self.state, self.settings, on_epoch, every, interrupt, self.units)
         t, mask = self.config.training, self.config.trainable_mask
-        theta = self.state.theta[self.state.best_start]
-        verdict = optimizers.judge(theta, objective, mask, t.gradient_tolerance, self.units)  # where it stepped
+        best, stepped = self.state.best_start, self.state.stepped
+        stepped = None if stepped is None else stepped[best]
+        verdict = optimizers.judge(self.state.theta[best], objective, mask, t.gradient_tolerance, self.units, stepped)
         document = self.document(verdict)
         if snapshots:
             recorder(self.state)  # the last epoch, whatever the cadence

@@ -53,6 +53,7 @@ class State:
     best_loss: np.ndarray  # (R,)
     best_epoch: np.ndarray  # (R,) int
     passes: np.ndarray  # (R,) int: passes over the data this run made
+    stepped: np.ndarray | None = None  # (R, P): lm's or auto's theta where it stepped (standard units), unrounded
 
     @classmethod
     def start(cls, theta) -> State:
@@ -367,8 +368,11 @@ def _sync(state, tracks, units):
     r = len(state.reasons)
     padded += [[np.nan] * longest] * (r - len(tracks))
     state.losses = list(units.ssr(np.array(padded, dtype=np.float64).T.copy()))
+    if state.stepped is None:
+        state.stepped = np.full_like(state.theta, np.nan)
     for i, track in enumerate(tracks):
         state.theta[i], state.epochs[i], state.reasons[i] = units.original(track.theta), track.epoch, track.reason
+        state.stepped[i] = track.theta
         state.best_theta[i], state.best_loss[i], state.best_epoch[i] = (
             units.original(track.best_theta),
             units.ssr(track.best_loss),

@@ -38,6 +38,8 @@ import numpy as np
 
 from .network import blocks, pack, unpack
 
+FAR = 6  # digits of a parameter lost to where the data's zero is, from which a person hears of it
+
 
 @dataclass(frozen=True)
 class Units:
@@ -99,6 +101,23 @@ class Units:
         with np.errstate(all="ignore"):
             g = pack(g_w * self.x_scale + g_b * self.x_shift, g_b, g_out / self.y_scale, g_b_out / self.y_scale)
             return g * self.y_scale * self.y_scale
+
+    def far_from_zero(self, names) -> list[str]:
+        """Notes for a person on each of x and y whose zero is so far from its values, against their
+        spread, that parameters in its units keep ``FAR`` fewer digits or more (x of 1.7e9, a Unix time,
+        over a minute): the shift to subtract for them all."""
+        notes = []
+        for name, shift, scale in ((names[0], self.x_shift, self.x_scale), (names[1], self.y_shift, self.y_scale)):
+            lost = math.log10(1.0 + abs(shift) / scale)
+            if lost >= FAR:
+                digits, near = min(17, round(lost) + 3), float(f"{shift:.3g}")
+                near = f"{near:.0f}" if near == round(near) and abs(near) < 1e16 else f"{near:g}"
+                notes.append(
+                    f"{name} runs from {shift - scale:.{digits}g} to {shift + scale:.{digits}g}, far from 0 against "
+                    f"its width: parameters in its units keep about {max(0, 16 - round(lost))} of their 16 digits; "
+                    f"subtract {near} from {name} to keep them all"
+                )
+        return notes
 
     def x(self, column):
         """The inputs in standard units: a :class:`Standard` view (the column itself where nothing changes)."""

@@ -9,7 +9,7 @@ import pytest
 from conftest import loop_ssr_and_gradient
 
 import nnbackprop
-from nnbackprop import disk
+from nnbackprop import disk, optimizers
 from nnbackprop.explain import explain_lm, in_units
 from nnbackprop.network import Objective, forward, ssr_and_gradient
 from nnbackprop.training import Settings, State, initial_theta, train
@@ -167,3 +167,39 @@ def test_x_that_is_not_shifted_is_still_scaled_onto_minus_1_to_1():
     units = Units.of(X, Y, mask)
     standard = units.x(X)[0:40]
     assert units.x_shift == 0.0 and np.abs(standard).max() == pytest.approx(1.0, rel=1e-15)
+
+
+def _minute_of_unix_times(seed):
+    """Two hundred noisy points of a sine over one minute of Unix times: x about 1.7e9, a width of 60."""
+    rng = np.random.default_rng(seed)
+    x = 1.7e9 + np.sort(rng.uniform(0.0, 60.0, 200))
+    return x, np.sin(2 * np.pi * (x - 1.7e9) / 60.0) + 0.1 * rng.standard_normal(200)
+
+
+def test_the_verdict_is_taken_at_the_parameters_lm_held_not_at_their_rounding_into_the_datas_units():
+    """A minute of Unix times: the saved parameters keep about 8 digits, and at them the cosine of data
+    16's fit is 1.05e-4, where lm's own was 9.995e-5 and it stopped converged. The verdict is lm's."""
+    x, y = _minute_of_unix_times(16)
+    run = nnbackprop.fit({"data": (x, y), "model": {"hidden": 4}, "init": {"seed": 0}})
+    assert (run.stop_reason, run.converged) == ("converged", True)
+    assert run.verdict.gradient_cosine <= 1e-4
+    units = Units.of(x, y)
+    rounded = optimizers.judge(run.theta, Objective(units.x(x)[:], units.y(y)[:]), np.ones(13, bool), 1e-4, units)
+    assert rounded.gradient_cosine == pytest.approx(run.verdict.gradient_cosine, rel=0.2)  # the same, bar rounding
+    assert rounded.gradient_norm == pytest.approx(run.verdict.gradient_norm, rel=0.2)
+    assert run.verdict.r2 == pytest.approx(rounded.r2, abs=1e-9)
+
+
+def test_a_person_hears_when_the_datas_zero_costs_its_parameters_digits():
+    x, y = _minute_of_unix_times(0)
+    notes = Units.of(x, y + 1e7).far_from_zero(["t", "y"])
+    assert len(notes) == 2
+    assert notes[0].startswith("t runs from 1700000000") and notes[0].endswith(
+        "far from 0 against its width: parameters in its units keep about 8 of their 16 digits; "
+        "subtract 1700000000 from t to keep them all"
+    )
+    assert notes[1].endswith("keep about 9 of their 16 digits; subtract 10000000 from y to keep them all")
+    for x_far, y_far in ((X, Y), (np.linspace(0.0, 2.0, 5), np.ones(5)), (x - 1.7e9, y)):  # 1, 1 and 0 digits
+        assert Units.of(x_far, y_far).far_from_zero(["x", "y"]) == []
+    job = nnbackprop.prepare({"data": (x, y)})
+    assert any(note.startswith("x runs from 1700000000") for note in job.notes)

@@ -280,7 +280,7 @@ def _finish(doc, out, job, interrupt, require_convergence, quiet):
         say(f"training diverged after epoch {doc['epochs']}: the loss or a parameter ran away; {hint}", fg="red")
         sys.exit(ExitStatus.DIVERGED)
     if require_convergence and not doc["converged"]:
-        if quiet or reason not in (StopReason.MIN_STEP_SIZE, StopReason.MAX_EPOCHS):  # the summary said it
+        if quiet or reason not in SAID:  # the summary said it
             say(f"not converged: {_not_converged(doc)}", fg="red")
         sys.exit(ExitStatus.NOT_CONVERGED)
 
@@ -299,12 +299,21 @@ def _rate_hint(job) -> str:
     )
 
 
+def _beside(value: float, tolerance: float) -> str:
+    """``value`` to two digits, or to as many more as it takes not to read as ``tolerance``."""
+    for digits in range(2, 17):
+        if f"{value:.{digits}g}" != f"{tolerance:.{digits}g}":
+            break
+    return f"{value:.{digits}g}"
+
+
 def _not_converged(doc) -> str:
     """Why a run has not converged, in words, with what to do."""
     t = doc["config"]["training"]
     cosine = doc.get("gradient_cosine")
     test = (
-        f"the gradient is still large (cosine {cosine:.2g} > tolerance {t['gradient_tolerance']:g})"
+        f"the gradient is still large (cosine {_beside(cosine, t['gradient_tolerance'])} > tolerance "
+        f"{t['gradient_tolerance']:g})"
         if cosine is not None
         else "the gradient is not finite"
     )
@@ -312,6 +321,8 @@ def _not_converged(doc) -> str:
         how = f"stopped at max_epochs = {t['max_epochs']}; raise training.max_epochs"
     elif doc["stop_reason"] == StopReason.MIN_STEP_SIZE:
         how = f"steps fell below min_step_size = {t['min_step_size']:g}; lower it"
+    elif doc["stop_reason"] == StopReason.CONVERGED:  # the optimizer's test passed by rounding, at its edge
+        how = "the optimizer's own test passed, within rounding; a smaller training.gradient_tolerance leaves a margin"
     else:
         how = f"stopped by {doc['stop_reason']}"
     if t["optimizer"] == "gd":
@@ -345,6 +356,7 @@ class _signals_to:
             signal.signal(s, signal.SIG_IGN if self.interrupt.signal else old)
 
 
+SAID = (StopReason.MIN_STEP_SIZE, StopReason.MAX_EPOCHS, StopReason.CONVERGED)  # the summary says why not converged
 SHOWN_PARAMETERS = 25  # the summary lists this many parameters at most (hidden: 8), bar --verbose
 
 
@@ -371,8 +383,9 @@ def _summary(doc, out, x, verbose=False):
     say(line)
     if doc["converged"]:
         tolerance = doc["config"]["training"]["gradient_tolerance"]
-        if doc["gradient_cosine"] is not None and doc["gradient_cosine"] <= tolerance:
-            say(f"converged: the gradient is small (cosine {doc['gradient_cosine']:.2g} <= {tolerance:g})")
+        cosine = doc["gradient_cosine"]
+        if cosine is not None and cosine <= tolerance:
+            say(f"converged: the gradient is small (cosine {_beside(cosine, tolerance)} <= {tolerance:g})")
         else:
             against = "|observed - mean|" if doc.get("r2") is not None else "|observed|: every target is the same"
             say(f"converged: an exact fit (√SSR <= {tolerance:g} × {against})")
@@ -380,7 +393,7 @@ def _summary(doc, out, x, verbose=False):
             r2 = f"{doc['r2']:.2f}".replace("-0.00", "0.00")
             flat = f"but the fit is no better than a constant (R² {r2} on the training data)"
             say(f"{flat}: {run.flat_advice(x)}", fg="yellow")
-    elif doc["stop_reason"] in (StopReason.MIN_STEP_SIZE, StopReason.MAX_EPOCHS):
+    elif doc["stop_reason"] in SAID:
         say(f"not converged: {_not_converged(doc)}", fg="yellow")
     say(params)
     if out != "-":
