@@ -96,11 +96,12 @@ def judge(theta, objective, trainable, tolerance=GRADIENT_TOLERANCE, units=IDENT
     With ``units`` (:class:`~nnbackprop.units.Units`), ``objective`` is over the data in
     those units: the test is taken there, at ``stepped`` where it is given (the parameters
     the optimizer held there, of which ``theta`` is the rounding into the data's units: so
-    that where the data's zero is does not decide the verdict), and the gradient's norm is
-    the data's own."""
+    that where the data's zero is does not decide the verdict) and ``theta`` is finite, and
+    the gradient's norm is the data's own."""
     columns = np.flatnonzero(trainable)
     with np.errstate(all="ignore"):
-        standard = units.standard(theta) if stepped is None else stepped
+        finite = stepped is not None and np.isfinite(theta).all()  # else what was saved is not a number
+        standard = stepped if finite else units.standard(theta)
         ssr, norms2, jtr = objective.normal_equations(standard, columns, False)
         gradient = np.zeros(len(trainable))
         gradient[columns] = -2.0 * jtr

@@ -101,7 +101,8 @@ def prepare(
         raise ConfigError(f"engine: must be kernel or dask, got {engine!r}")
     if scheduler is not None and engine != "dask":
         raise ConfigError("scheduler: goes with engine dask")
-    notes = [*config.notes, *units.far_from_zero(names), *notes]
+    x_varies = units.x_scale != 1.0 or not inputs_are_one_value(x)  # x_scale 1: maybe a constant x
+    notes = [*config.notes, *units.far_from_zero(names, x_varies), *notes]
     return Job(config, x, y, state, data_info, extra, units, notes, engine, scheduler)
 
 
@@ -396,6 +397,7 @@ def _resumed(config, path, data_sha):
     reason = model.document.get("stop_reason")
     # a run stopped by min_step_size stays stopped, unless that rule is now stricter; any other
     # (max_epochs, converged, interrupted) carries on, and lm or auto stops again at once if converged
+    # (at its saved parameters: where their rounding into the data's units undid the test, a step more)
     stricter = config.training.min_step_size < was.get("min_step_size", 0)
     state.reasons = [reason if reason == StopReason.MIN_STEP_SIZE and not stricter else None]
     return state, {"resumed_from": path}, notes

@@ -1,7 +1,9 @@
 """Standard units: the map of parameters is exact, lm and auto fit alike whatever the data's
 units or zero, explain shows the step training takes, and gd at a fixed rate is untouched."""
 
+import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -185,6 +187,7 @@ def test_the_verdict_is_taken_at_the_parameters_lm_held_not_at_their_rounding_in
     assert run.verdict.gradient_cosine <= 1e-4
     units = Units.of(x, y)
     rounded = optimizers.judge(run.theta, Objective(units.x(x)[:], units.y(y)[:]), np.ones(13, bool), 1e-4, units)
+    assert not rounded.converged  # the premise: rounded, the test fails (cosine 1.05e-4)
     assert rounded.gradient_cosine == pytest.approx(run.verdict.gradient_cosine, rel=0.2)  # the same, bar rounding
     assert rounded.gradient_norm == pytest.approx(run.verdict.gradient_norm, rel=0.2)
     assert run.verdict.r2 == pytest.approx(rounded.r2, abs=1e-9)
@@ -196,10 +199,42 @@ def test_a_person_hears_when_the_datas_zero_costs_its_parameters_digits():
     assert len(notes) == 2
     assert notes[0].startswith("t runs from 1700000000") and notes[0].endswith(
         "far from 0 against its width: parameters in its units keep about 8 of their 16 digits; "
-        "subtract 1700000000 from t to keep them all"
+        "subtract 1700000030 from t to keep them all"
     )
     assert notes[1].endswith("keep about 9 of their 16 digits; subtract 10000000 from y to keep them all")
     for x_far, y_far in ((X, Y), (np.linspace(0.0, 2.0, 5), np.ones(5)), (x - 1.7e9, y)):  # 1, 1 and 0 digits
         assert Units.of(x_far, y_far).far_from_zero(["x", "y"]) == []
     job = nnbackprop.prepare({"data": (x, y)})
-    assert any(note.startswith("x runs from 1700000000") for note in job.notes)
+    assert [note[:29] for note in job.notes] == ["x runs from 1700000000.2 to 1"]
+    assert nnbackprop.prepare({"data": (np.full(5, 1.7e9), np.arange(5.0))}).notes == []  # x does not vary
+    below = Units.of(-x, y).far_from_zero(["0", "1"])  # a .npy file's columns
+    assert below[0].startswith("column 0 runs from -1700000059") and below[0].endswith(
+        "add 1700000030 to column 0 to keep them all"
+    )  # what is left runs from -30 to 30: every digit but those
+
+
+def test_a_fit_whose_parameters_are_too_large_for_the_datas_units_is_not_converged(tmp_path, invoke):
+    """y near the largest float: lm converges in standard units, but an output weight is infinite in the
+    data's, and the result writes null for it. The verdict is the saved parameters', as the summary says."""
+    x = np.linspace(-1.0, 1.0, 30)
+    y = np.where(x > 0, 1.0, -1.0) + 0.3 * np.sin(7 * x)
+    np.savetxt(
+        tmp_path / "huge.csv",
+        np.column_stack([x, y / np.abs(y).max() * 1.2e308]),
+        delimiter=",",
+        header="x,y",
+        comments="",
+        fmt="%.17g",
+    )
+    (tmp_path / "huge.yaml").write_text("data: {path: huge.csv}\nmodel: {hidden: 3}\ninit: {seed: 10}\n")
+    result = invoke("train", "-c", tmp_path / "huge.yaml", "--out", tmp_path / "huge.json", "--require-convergence")
+    doc = json.loads((tmp_path / "huge.json").read_text())
+    assert (doc["stop_reason"], doc["converged"], doc["params"]["w4"], result.exit_code) == (
+        "converged",
+        False,
+        None,
+        5,
+    )
+    assert "w4 = null" in result.stderr
+    assert re.search(r"  w5 = -?\d\.\d{4}e\+30\d  ", result.stderr)  # not 308 digits of it
+    assert "converged where it stepped, in standard units, but its parameters are too large" in result.stderr

@@ -301,7 +301,7 @@ def _rate_hint(job) -> str:
 
 def _beside(value: float, tolerance: float) -> str:
     """``value`` to two digits, or to as many more as it takes not to read as ``tolerance``."""
-    for digits in range(2, 17):
+    for digits in range(2, 18):
         if f"{value:.{digits}g}" != f"{tolerance:.{digits}g}":
             break
     return f"{value:.{digits}g}"
@@ -321,8 +321,12 @@ def _not_converged(doc) -> str:
         how = f"stopped at max_epochs = {t['max_epochs']}; raise training.max_epochs"
     elif doc["stop_reason"] == StopReason.MIN_STEP_SIZE:
         how = f"steps fell below min_step_size = {t['min_step_size']:g}; lower it"
-    elif doc["stop_reason"] == StopReason.CONVERGED:  # the optimizer's test passed by rounding, at its edge
-        how = "the optimizer's own test passed, within rounding; a smaller training.gradient_tolerance leaves a margin"
+    elif doc["stop_reason"] == StopReason.CONVERGED:  # the same test where it stepped: passed by rounding, at the edge
+        how = (
+            "the optimizer stopped on this same test, passed there within rounding"
+            if cosine is not None
+            else "it converged where it stepped, in standard units, but its parameters are too large for the data's"
+        )
     else:
         how = f"stopped by {doc['stop_reason']}"
     if t["optimizer"] == "gd":
@@ -364,10 +368,20 @@ def _params_line(params: dict, verbose=False) -> str:
     """``w1 = 2.7402  b1 = ...``: every parameter (to the last digit with ``verbose``), or, for a
     network of more than ``SHOWN_PARAMETERS``, the first four and the last."""
     items = list(params.items())
-    shown = lambda some: "  ".join(f"{k} = {v!r}" if verbose else f"{k} = {v:.4f}" for k, v in some)  # noqa: E731
+
+    def shown(some):
+        return "  ".join(f"{k} = {_value(v, verbose)}" for k, v in some)
+
     if verbose or len(items) <= SHOWN_PARAMETERS:
         return shown(items)
     return f"{shown(items[:4])}  ...  {shown(items[-1:])}  ({len(items):,} parameters: --verbose lists them all)"
+
+
+def _value(v, verbose=False) -> str:
+    """A parameter for a person: to 4 decimals (in full with ``verbose``), null where it is not a number."""
+    if v is None:
+        return "null"
+    return repr(v) if verbose else f"{v:.4f}" if abs(v) < 1e12 else f"{v:.4e}"
 
 
 def _summary(doc, out, x, verbose=False):
