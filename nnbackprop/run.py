@@ -101,8 +101,7 @@ def prepare(
         raise ConfigError(f"engine: must be kernel or dask, got {engine!r}")
     if scheduler is not None and engine != "dask":
         raise ConfigError("scheduler: goes with engine dask")
-    x_varies = units.x_scale != 1.0 or not inputs_are_one_value(x)  # x_scale 1: maybe a constant x
-    notes = [*config.notes, *units.far_from_zero(names, x_varies), *notes]
+    notes = [*config.notes, *units.far_from_zero(names, x), *notes]
     return Job(config, x, y, state, data_info, extra, units, notes, engine, scheduler)
 
 

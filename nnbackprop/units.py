@@ -102,25 +102,26 @@ class Units:
             g = pack(g_w * self.x_scale + g_b * self.x_shift, g_b, g_out / self.y_scale, g_b_out / self.y_scale)
             return g * self.y_scale * self.y_scale
 
-    def far_from_zero(self, names, x_varies=True) -> list[str]:
+    def far_from_zero(self, names, x=None) -> list[str]:
         """Notes for a person on each of x and y (named ``names``) whose zero is so far from its values,
         against their spread, that parameters in its units keep ``FAR`` fewer digits or more (x of 1.7e9,
-        a Unix time, over a minute): what to subtract for them all.  Not for an x that does not vary."""
+        a Unix time, over a minute): what to subtract for them all.  Not for an ``x`` that does not vary
+        (its scale is then 1; a pass over ``x`` tells, made only where the note would be given)."""
         notes = []
-        columns = ((names[0], self.x_shift, self.x_scale),) if x_varies else ()
-        for name, shift, scale in (*columns, (names[1], self.y_shift, self.y_scale)):
-            lost = math.log10(1.0 + abs(shift) / scale)
-            if lost >= FAR:
-                name = f"column {name}" if name.isdigit() else name  # a .npy file's columns are numbered
-                digits, place = min(17, round(lost) + 3), math.floor(math.log10(scale))
-                near = round(abs(shift) / 10.0**place) * 10.0**place  # leaves the values within a width of 0
-                near = f"{near:.{max(0, -place)}f}" if near < 1e16 else f"{near:g}"
-                notes.append(
-                    f"{name} runs from {shift - scale:.{digits}g} to {shift + scale:.{digits}g}, far from 0 against "
-                    f"its width: parameters in its units keep about {max(0, 16 - round(lost))} of their 16 digits; "
-                    f"{'subtract' if shift > 0 else 'add'} {near} {'from' if shift > 0 else 'to'} {name} to keep "
-                    "them all"
-                )
+        for k, (shift, scale) in enumerate(((self.x_shift, self.x_scale), (self.y_shift, self.y_scale))):
+            name, lost = names[k], math.log10(1.0 + abs(shift) / scale)
+            if lost < FAR or k == 0 and scale == 1.0 and x is not None and extent(x)[1] == 0:
+                continue
+            name = f"column {name}" if name.isdigit() else name  # a .npy file's columns are numbered
+            digits, place = min(17, round(lost) + 3), math.floor(math.log10(scale))
+            near = round(abs(shift) / 10.0**place) * 10.0**place  # leaves the values within a width of 0
+            near = f"{near:.{max(0, -place)}f}" if near < 1e16 else f"{near:g}"
+            notes.append(
+                f"{name} runs from {shift - scale:.{digits}g} to {shift + scale:.{digits}g}, far from 0 against "
+                f"its width: parameters in its units keep about {max(0, 16 - round(lost))} of their 16 digits; "
+                f"{'subtract' if shift > 0 else 'add'} {near} {'from' if shift > 0 else 'to'} {name} to keep "
+                "them all"
+            )
         return notes
 
     def x(self, column):
