@@ -25,7 +25,7 @@ from .kernel import Kernel
 from .network import forward, param_names
 from .stopping import StopReason
 from .training import Interrupt, Settings, State, initial_theta, is_fixed_rate, train
-from .units import IDENTITY, Units, extent
+from .units import IDENTITY, Units, one_value
 
 
 def fit(
@@ -257,7 +257,7 @@ class Run:
         verdict = "converged" if self.converged else "not converged"
         if self.converged and self.verdict.r2 is not None and self.verdict.r2 < optimizers.FLAT:
             verdict += ", but no better than a constant (R² below 0.01)"
-            verdict += "; every input is the same" if inputs_are_one_value(self.x) else ""
+            verdict += "; every input is the same" if one_value(self.x) else ""
         return f"{results.headline(self.document)}{loss}, {verdict}"
 
     def __repr__(self) -> str:
@@ -273,14 +273,9 @@ class Run:
         )
 
 
-def inputs_are_one_value(x) -> bool:
-    """Whether every input is the same: then no curve does better than the targets' mean."""
-    return extent(x)[1] == 0
-
-
 def flat_advice(x) -> str:
     """What to do about a converged fit that is no better than a constant (R² below ``optimizers.FLAT``)."""
-    if inputs_are_one_value(x):
+    if one_value(x):
         return "every input is the same, so no curve can tell the targets apart: the mean is the best fit there is"
     return "a flat stationary point; try another init.seed, or training.restarts: 10"
 

@@ -110,7 +110,7 @@ class Units:
         notes = []
         for k, (shift, scale) in enumerate(((self.x_shift, self.x_scale), (self.y_shift, self.y_scale))):
             name, lost = names[k], math.log10(1.0 + abs(shift) / scale)
-            if lost < FAR or k == 0 and scale == 1.0 and x is not None and extent(x)[1] == 0:
+            if lost < FAR or k == 0 and scale == 1.0 and x is not None and one_value(x):
                 continue
             name = f"column {name}" if name.isdigit() else name  # a .npy file's columns are numbered
             digits, place = min(17, round(lost) + 3), math.floor(math.log10(scale))
@@ -147,6 +147,11 @@ def extent(values) -> tuple[float, float]:
     if low > high:  # no values
         return 0.0, 0.0
     return low / 2 + high / 2, high / 2 - low / 2
+
+
+def one_value(values) -> bool:
+    """Whether every one of ``values`` is the same (an x of one value: no curve does better than the mean)."""
+    return extent(values)[1] == 0
 
 
 def _standard(column, shift, scale):
