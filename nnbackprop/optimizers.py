@@ -17,7 +17,8 @@ The convergence test, for every optimizer: a run has converged when the residual
     max_j |J_jᵀ r| / (|J_j| |r|) <= tolerance            (the "gradient cosine")
 
 or when the fit is exact, √SSR <= tolerance · |observed - mean| (:func:`exact_scale`:
-|observed| for a constant target, whose spread is 0).  Both sides of each test scale
+|observed| for a constant target, whose spread is 0; √rows where every target is 0, whose
+size is no scale: a root-mean-square residual of at most ``tolerance``).  Both sides of each test scale
 alike with the number of rows and the units of x and y, so one tolerance serves every
 dataset.
 """
@@ -55,9 +56,10 @@ def gradient_cosine(ssr, column_norms2, jtr) -> float:
 def exact_scale(objective, known=None) -> float:
     """What an exact fit's √SSR is measured against: |observed - mean| (``known``, where it
     was computed already), or, where every target is the same (a spread of 0), |observed|:
-    a pass over the data more, only then."""
+    a pass over the data more, only then; or, where every target is 0, √rows: one unit a row
+    (the data has no size of its own, and a target of 0 is 0 in every unit)."""
     centred = objective.spread() if known is None else known
-    return centred or objective.spread(centred=False)
+    return centred or objective.spread(centred=False) or math.sqrt(objective.n)
 
 
 def is_converged(ssr, column_norms2, jtr, scale, tolerance) -> bool:

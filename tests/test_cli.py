@@ -540,3 +540,14 @@ def test_a_cosine_beside_its_tolerance_never_reads_as_the_tolerance_unless_it_is
     from nnbackprop.cli.train import _beside
 
     assert _beside(cosine, 1e-4) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(2.6103, "2.6103"), (-0.0139, "-0.0139"), (0.0, "0.0000"), (1.098e-05, "1.0980e-05"), (-6.8e-16, "-6.8000e-16")],
+)
+def test_a_parameter_too_small_for_four_decimals_keeps_its_digits(value, shown):
+    """The output weights of a fit to y of about 1e-6 read "w3 = 0.0000" before: a learner saw no number."""
+    from nnbackprop.cli.train import _value
+
+    assert _value(value) == shown

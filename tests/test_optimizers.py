@@ -365,6 +365,30 @@ def test_a_constant_target_fitted_exactly_says_against_what(write_config, invoke
     assert "converged: an exact fit (√SSR <= 0.0001 × |observed|: every target is the same)" in result.stderr
 
 
+@pytest.mark.parametrize("optimizer", ["lm", "auto"])
+def test_targets_that_are_all_zero_fitted_exactly_are_converged(optimizer):
+    """Every target 0: |observed| is 0 too, so the exact fit is measured against √rows (a unit a
+    row). Before, no run could converge: lm reached SSR 3e-33 and was told to lower min_step_size."""
+    y = np.zeros(20)
+    x = np.linspace(0.0, 1.0, 20)
+    out = run(initial_theta(2, 0, {}, 1), x, y, settings(2, optimizer, max_epochs=2000))
+    v = verdict(out.theta[0], x, y, "softplus", np.ones(7, bool))
+    assert (out.reasons[0], v.converged, v.r2) == ("converged", True, None)
+    assert out.losses[-1][0] ** 0.5 <= 1e-4 * 20**0.5
+    theta = np.zeros(7)
+    theta[6] = 1e-3  # predicts 1e-3 everywhere: a root-mean-square residual ten times the tolerance
+    assert verdict(theta, x, y, "softplus", np.ones(7, bool)).converged is False
+    theta[6] = 1e-5
+    assert verdict(theta, x, y, "softplus", np.ones(7, bool)).converged is True
+
+
+def test_targets_that_are_all_zero_fitted_exactly_say_against_what(write_config, invoke):
+    config = write_config("data: {path: data.csv}\nmodel: {hidden: 2}\ninit: {seed: 0}\n", csv="x,y\n0,0\n0.5,0\n1,0\n")
+    result = invoke("train", "-c", config, "--out", "-", "--require-convergence")
+    assert (result.exit_code, json.loads(result.stdout)["converged"]) == (0, True), result.stderr
+    assert "converged: an exact fit (√SSR <= 0.0001 × √rows: every target is 0)" in result.stderr
+
+
 def test_learning_rate_auto_may_be_quoted(write_config):
 
     assert (

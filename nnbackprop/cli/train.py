@@ -189,7 +189,7 @@ def train(
                 x, y = disk.in_memory(job.x), disk.in_memory(job.y)
                 files.write_text(report.page(doc, x, y), stdout_or(report_path))
         if not quiet:
-            _summary(doc, out, job.x, verbose)
+            _summary(doc, out, job, verbose)
             if history_csv:
                 say(f"wrote epochs {recorder.first_epoch}..{doc['epochs']} to {history_csv}")
             if report_path and report_path != "-":
@@ -378,13 +378,21 @@ def _params_line(params: dict, verbose=False) -> str:
 
 
 def _value(v, verbose=False) -> str:
-    """A parameter for a person: to 4 decimals (in full with ``verbose``), null where it is not a number."""
+    """A parameter for a person: to 4 decimals, or where those would hide its digits to 4 after the
+    first (in full with ``verbose``); null where it is not a number."""
     if v is None:
         return "null"
-    return repr(v) if verbose else f"{v:.4f}" if abs(v) < 1e12 else f"{v:.4e}"
+    return repr(v) if verbose else f"{v:.4f}" if v == 0 or 1e-3 <= abs(v) < 1e12 else f"{v:.4e}"
 
 
-def _summary(doc, out, x, verbose=False):
+def _constant_scale(job) -> str:
+    """What an exact fit to targets that are all the same was measured against (:func:`optimizers.exact_scale`)."""
+    if job.objective.spread(centred=False) == 0:
+        return "√rows: every target is 0"
+    return "|observed|: every target is the same"
+
+
+def _summary(doc, out, job, verbose=False):
     params = _params_line(doc["params"], verbose)
     line = results.headline(doc)
     loss, best = doc["final_loss"], doc["best_loss"]
@@ -401,12 +409,12 @@ def _summary(doc, out, x, verbose=False):
         if cosine is not None and cosine <= tolerance:
             say(f"converged: the gradient is small (cosine {_beside(cosine, tolerance)} <= {tolerance:g})")
         else:
-            against = "|observed - mean|" if doc.get("r2") is not None else "|observed|: every target is the same"
+            against = "|observed - mean|" if doc.get("r2") is not None else _constant_scale(job)
             say(f"converged: an exact fit (√SSR <= {tolerance:g} × {against})")
         if doc.get("r2") is not None and doc["r2"] < optimizers.FLAT:
             r2 = f"{doc['r2']:.2f}".replace("-0.00", "0.00")
             flat = f"but the fit is no better than a constant (R² {r2} on the training data)"
-            say(f"{flat}: {run.flat_advice(x)}", fg="yellow")
+            say(f"{flat}: {run.flat_advice(job.x)}", fg="yellow")
     elif doc["stop_reason"] in SAID:
         say(f"not converged: {_not_converged(doc)}", fg="yellow")
     say(params)
