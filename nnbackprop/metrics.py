@@ -75,6 +75,21 @@ def r2_undefined_reason(observed) -> str | None:
     return "R² is undefined: the target values differ by so little that their variance is 0 in floating point"
 
 
+def best_r2(x, observed) -> float | None:
+    """The most of the targets' variation any curve of the input can explain: the R² of each
+    input's mean target (1 where no input repeats; 0 where every input is the same).  None
+    where R² is undefined."""
+    x, observed = np.asarray(x, dtype=np.float64), np.asarray(observed, dtype=np.float64)
+    sst = _total_sum_of_squares(observed) if observed.size else None
+    if sst is None:
+        return None
+    _, group, count = np.unique(x, return_inverse=True, return_counts=True)
+    with np.errstate(all="ignore"):
+        means = np.bincount(group, weights=observed) / count
+        within = observed - means[group]
+        return 1.0 - float(within @ within) / sst
+
+
 def training_columns(document: dict) -> list[str | None]:
     """The input and target column names a result was trained on (None: by position).
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import config as config_lib
 from . import data as data_lib
-from . import disk, optimizers, results
+from . import disk, metrics, optimizers, results
 from .config import Config
 from .errors import ConfigError
 from .files import Stream, name_of
@@ -26,6 +26,8 @@ from .network import forward, param_names
 from .stopping import StopReason
 from .training import Interrupt, Settings, State, initial_theta, is_fixed_rate, train
 from .units import IDENTITY, Units, one_value
+
+FLAT_CEILING_ROWS = 1_000_000  # a flat fit's data is sorted (for each input's mean) up to this many rows: 0.1 s
 
 
 def fit(
@@ -257,7 +259,10 @@ class Run:
         verdict = "converged" if self.converged else "not converged"
         if self.converged and self.verdict.r2 is not None and self.verdict.r2 < optimizers.FLAT:
             verdict += ", but no better than a constant (R² below 0.01)"
-            verdict += "; every input is the same" if one_value(self.x) else ""
+            if one_value(self.x):
+                verdict += "; every input is the same"
+            elif _flat_ceiling(self.x, self.y) is not None:
+                verdict += "; each input's targets average about the same"
         return f"{results.headline(self.document)}{loss}, {verdict}"
 
     def __repr__(self) -> str:
@@ -273,11 +278,24 @@ class Run:
         )
 
 
-def flat_advice(x) -> str:
+def flat_advice(x, y) -> str:
     """What to do about a converged fit that is no better than a constant (R² below ``optimizers.FLAT``)."""
     if one_value(x):
         return "every input is the same, so no curve can tell the targets apart: the mean is the best fit there is"
+    if (ceiling := _flat_ceiling(x, y)) is not None:
+        return (
+            f"each input's targets average about the same, so no curve of the input does much better: the best "
+            f"any can reach is R² {ceiling:.2f}, the mean at each input"
+        )
     return "a flat stationary point; try another init.seed, or training.restarts: 10"
+
+
+def _flat_ceiling(x, y) -> float | None:
+    """:func:`metrics.best_r2` where it is below ``optimizers.FLAT`` (the data in memory, as most is), else None."""
+    if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)) or len(x) > FLAT_CEILING_ROWS:
+        return None
+    ceiling = metrics.best_r2(x, y)
+    return ceiling if ceiling is not None and ceiling < optimizers.FLAT else None
 
 
 def _with_snapshots(state, on_epoch, every):

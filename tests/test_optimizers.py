@@ -18,6 +18,7 @@ from conftest import (
     random_problem,
 )
 
+import nnbackprop
 from nnbackprop.config import load
 from nnbackprop.kernel import Kernel
 from nnbackprop.network import ACTIVATIONS, Objective, forward, jacobian, ssr_and_gradient
@@ -458,3 +459,14 @@ def test_a_flat_fit_to_inputs_that_are_all_the_same_is_the_best_there_is(write_c
     assert (result.exit_code, doc["converged"], doc["final_loss"]) == (0, True, pytest.approx(8.75, rel=1e-9))
     assert "every input is the same, so no curve can tell the targets apart: the mean is the best fit" in result.stderr
     assert "try another init.seed" not in result.stderr
+
+
+def test_a_flat_fit_where_each_inputs_targets_average_the_same_says_no_curve_does_better(write_config, invoke):
+    """Two inputs, each measured twice, both averaging 0.5: a constant is the best any curve can do,
+    so the summary gives that ceiling, not advice to try other starts."""
+    config = write_config("data: {path: data.csv}\n", csv="x,y\n0,0\n0,1\n1,0\n1,1\n")
+    result = invoke("train", "-c", config, "--out", "-")
+    assert json.loads(result.stdout)["converged"] is True
+    assert "no curve of the input does much better: the best any can reach is R² 0.00" in result.stderr
+    assert "try another init.seed" not in result.stderr
+    assert nnbackprop.fit(str(config)).summary().endswith("; each input's targets average about the same")

@@ -438,3 +438,16 @@ def test_the_readme_names_the_points_plot_draws():
 
     text = " ".join((ROOT / "README.md").read_text().split())
     assert f"Of a dataset of more than {plot.DRAWN:,} rows, {plot.DRAWN:,} spread over it are drawn" in text
+
+
+def test_best_r2_is_the_fit_of_each_inputs_mean_target():
+    """Against a plain loop over the distinct inputs."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 5, 40).astype(float)
+    y = x**2 + rng.standard_normal(40)
+    means = {value: y[x == value].mean() for value in set(x)}
+    within = sum((y[k] - means[x[k]]) ** 2 for k in range(40))
+    assert metrics.best_r2(x, y) == pytest.approx(1 - within / np.sum((y - y.mean()) ** 2), rel=1e-12)
+    assert metrics.best_r2(np.arange(6.0), np.arange(6.0) % 2) == pytest.approx(1.0)  # no input repeats
+    assert metrics.best_r2(np.ones(4), np.arange(4.0)) == pytest.approx(0.0, abs=1e-15)
+    assert metrics.best_r2(np.arange(3.0), np.ones(3)) is None

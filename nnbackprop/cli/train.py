@@ -414,7 +414,7 @@ def _summary(doc, out, job, verbose=False):
         if doc.get("r2") is not None and doc["r2"] < optimizers.FLAT:
             r2 = f"{doc['r2']:.2f}".replace("-0.00", "0.00")
             flat = f"but the fit is no better than a constant (R² {r2} on the training data)"
-            say(f"{flat}: {run.flat_advice(job.x)}", fg="yellow")
+            say(f"{flat}: {run.flat_advice(job.x, job.y)}", fg="yellow")
     elif doc["stop_reason"] in SAID:
         say(f"not converged: {_not_converged(doc)}", fg="yellow")
     say(params)
