@@ -1,7 +1,8 @@
 """The optimizers beside fixed-rate gradient descent, and the convergence test. No I/O.
 
 - ``auto``: gradient descent whose step size comes from the data: Barzilai-Borwein steps,
-  safeguarded by a backtracking (Armijo) line search, so the SSR never grows between epochs.
+  safeguarded by a backtracking (Armijo) line search, nonmonotone: an epoch's SSR is never
+  above the worst of the ``MEMORY`` epochs before it.
 - ``lm``: Levenberg-Marquardt: each iteration solves the damped normal equations
   ``(JᵀJ + λ·I) δ = Jᵀr``, with J = dpredicted/dθ (:func:`network.jacobian`) and r the
   residuals; the damping λ makes the system solvable with fewer rows than parameters.
@@ -248,7 +249,7 @@ def auto_descent(track, objective, settings, interrupt, on_epoch=None):
     """Gradient descent with Barzilai-Borwein step sizes and a backtracking line search.
 
     Each epoch is one accepted step ``new = old - rate * gradient`` whose SSR is at most
-    the old one less ``ARMIJO * rate * |gradient|²``; a refused trial halves the rate (or
+    the worst of the last ``MEMORY`` epochs' less ``ARMIJO * rate * |gradient|²``; a refused trial halves the rate (or
     less, by the quadratic the trial drew) and costs a pass but no epoch.  The first rate
     is :func:`first_rate` at the start; after each step, ``|s|² / sᵀy`` (BB1).
     """
