@@ -256,6 +256,8 @@ class Run:
     def summary(self) -> str:
         """One line: the optimizer, epochs, stop reason, SSR and the verdict."""
         loss = "" if self.document["final_loss"] is not None else ", SSR not finite"
+        if self.document["final_loss"] is None and self.verdict.r2 is not None:  # y so large its squares overflow
+            loss = f", SSR too large for a float (R² {self.verdict.r2:.6g})"
         verdict = "converged" if self.converged else "not converged"
         if self.converged and self.verdict.r2 is not None and self.verdict.r2 < optimizers.FLAT:
             verdict += ", but no better than a constant (R² below 0.01)"

@@ -238,3 +238,24 @@ def test_a_fit_whose_parameters_are_too_large_for_the_datas_units_is_not_converg
     assert "w4 = null" in result.stderr
     assert re.search(r"  w5 = -?\d\.\d{4}e\+30\d  ", result.stderr)  # not 308 digits of it
     assert "converged where it stepped, in standard units, but its parameters are too large" in result.stderr
+
+
+def test_a_fit_to_targets_whose_squares_overflow_says_so_with_its_r2(tmp_path, invoke):
+    """y of about 1e160: the SSR (about 1e320) is beyond the largest float, so the result writes null
+    for it, but the fit is good, and the summary says both, not that the SSR is missing."""
+    x = np.linspace(0.0, 1.0, 20)
+    np.savetxt(
+        tmp_path / "big.csv",
+        np.column_stack([x, 1e160 * np.sin(3 * x)]),
+        delimiter=",",
+        header="x,y",
+        comments="",
+        fmt="%.17g",
+    )
+    (tmp_path / "big.yaml").write_text("data: {path: big.csv}\nmodel: {hidden: 2}\ninit: {seed: 0}\n")
+    result = invoke("train", "-c", tmp_path / "big.yaml", "--out", "-")
+    doc = json.loads(result.stdout)
+    assert doc["final_loss"] is None and doc["r2"] > 0.99
+    assert f", SSR too large for a float (R² {doc['r2']:.6g}) (" in result.stderr.splitlines()[0]
+    run = nnbackprop.fit(str(tmp_path / "big.yaml"))
+    assert f", SSR too large for a float (R² {doc['r2']:.6g})" in run.summary()
