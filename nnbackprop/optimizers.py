@@ -19,9 +19,9 @@ The convergence test, for every optimizer: a run has converged when the residual
 
 or when the fit is exact, √SSR <= tolerance · |observed - mean| (:func:`exact_scale`:
 |observed| for a constant target, whose spread is 0; √rows where every target is 0, whose
-size is no scale: a root-mean-square residual of at most ``tolerance``).  Both sides of each test scale
-alike with the number of rows and the units of x and y, so one tolerance serves every
-dataset.
+size is no scale: a root-mean-square residual of at most ``tolerance``).  Both sides of each
+test scale alike with the number of rows and the units of x and y, so one tolerance serves
+every dataset.
 """
 
 from __future__ import annotations
@@ -248,9 +248,9 @@ def levenberg_marquardt(track, objective, settings, interrupt, on_epoch=None):
 def auto_descent(track, objective, settings, interrupt, on_epoch=None):
     """Gradient descent with Barzilai-Borwein step sizes and a backtracking line search.
 
-    Each epoch is one accepted step ``new = old - rate * gradient`` whose SSR is at most
-    the worst of the last ``MEMORY`` epochs' less ``ARMIJO * rate * |gradient|²``; a refused trial halves the rate (or
-    less, by the quadratic the trial drew) and costs a pass but no epoch.  The first rate
+    Each epoch is one accepted step ``new = old - rate * gradient`` whose SSR is at most the
+    worst of the last ``MEMORY`` epochs' less ``ARMIJO * rate * |gradient|²``; a refused trial
+    halves the rate (or less, by the quadratic the trial drew) and costs a pass but no epoch.  The first rate
     is :func:`first_rate` at the start; after each step, ``|s|² / sᵀy`` (BB1).
     """
     mask = settings.trainable.astype(np.float64)

@@ -103,7 +103,7 @@ def optimizer_name(training: dict) -> str:
 
 def headline(document: dict) -> str:
     """A run in one line, as ``train``, the run object and the report begin it: the optimizer,
-    the epochs, the stop reason and the final SSR (left out when it is not a number)."""
+    the epochs, the stop reason and the final SSR (or why it is not a number)."""
     training = dig(document, "config", "training")
     epochs = document.get("epochs")
     line = (
@@ -111,8 +111,13 @@ def headline(document: dict) -> str:
     )
     line += f", stopped by {document.get('stop_reason')}"
     loss = document.get("final_loss")
+    r2 = document.get("r2")
     if isinstance(loss, (int, float)) and not isinstance(loss, bool):
         line += f", SSR {loss:.6g}"
+    elif isinstance(r2, float):  # a fit, to y so large that the squares overflow
+        line += f", SSR too large for a float (R² {r2:.6g})"
+    else:
+        line += ", SSR not finite"
     return line
 
 

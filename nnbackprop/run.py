@@ -255,9 +255,6 @@ class Run:
 
     def summary(self) -> str:
         """One line: the optimizer, epochs, stop reason, SSR and the verdict."""
-        loss = "" if self.document["final_loss"] is not None else ", SSR not finite"
-        if self.document["final_loss"] is None and self.verdict.r2 is not None:  # y so large its squares overflow
-            loss = f", SSR too large for a float (R² {self.verdict.r2:.6g})"
         verdict = "converged" if self.converged else "not converged"
         if self.converged and self.verdict.r2 is not None and self.verdict.r2 < optimizers.FLAT:
             verdict += ", but no better than a constant (R² below 0.01)"
@@ -265,7 +262,7 @@ class Run:
                 verdict += "; every input is the same"
             elif _flat_ceiling(self.x, self.y) is not None:
                 verdict += "; each input's targets average about the same"
-        return f"{results.headline(self.document)}{loss}, {verdict}"
+        return f"{results.headline(self.document)}, {verdict}"
 
     def __repr__(self) -> str:
         return f"<nnbackprop.Run {self.summary()}>"

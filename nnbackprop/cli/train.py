@@ -396,11 +396,7 @@ def _summary(doc, out, job, verbose=False):
     params = _params_line(doc["params"], verbose)
     line = results.headline(doc)
     loss, best = doc["final_loss"], doc["best_loss"]
-    if loss is None and doc.get("r2") is not None:  # y so large that its squares overflow
-        line += f", SSR too large for a float (R² {doc['r2']:.6g})"
-    elif loss is None:
-        line += ", SSR not finite"
-    elif best is not None and best < loss:
+    if loss is not None and best is not None and best < loss:
         line += f" (the best, {best:.6g} at epoch {doc['best_epoch']}, beat the final one)"
     line += f" ({doc['wall_time_s']:.2f} s)"
     if "starts" in doc:
