@@ -90,6 +90,26 @@ def best_r2(x, observed) -> float | None:
         return 1.0 - float(within @ within) / sst
 
 
+def line_r2(x, observed) -> float | None:
+    """The R² of the least-squares straight line through the data, computed scaled so that it
+    neither overflows nor underflows (0 where every input is the same); None where R² is undefined."""
+    x, observed = np.asarray(x, dtype=np.float64), np.asarray(observed, dtype=np.float64)
+    sst = _total_sum_of_squares(observed) if observed.size else None
+    if sst is None:
+        return None
+    with np.errstate(all="ignore"):
+        xc, yc = _centred(x), _centred(observed)
+        sxx = float(xc @ xc)
+        return min(1.0, float(xc @ yc) ** 2 / sxx / float(yc @ yc)) if sxx > 0 else 0.0
+
+
+def _centred(values):
+    """``values`` less their mean, divided by their largest size first (R² does not depend on it)."""
+    size = float(np.abs(values).max())
+    scaled = values / size if 0 < size < math.inf else values
+    return scaled - scaled.mean()
+
+
 def training_columns(document: dict) -> list[str | None]:
     """The input and target column names a result was trained on (None: by position).
 

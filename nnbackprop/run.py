@@ -28,6 +28,7 @@ from .training import Interrupt, Settings, State, initial_theta, is_fixed_rate, 
 from .units import IDENTITY, Units, one_value
 
 FLAT_CEILING_ROWS = 1_000_000  # a flat fit's data is sorted (for each input's mean) up to this many rows: 0.1 s
+LINE = 1e-4  # a fit whose SSR is within this share of the least-squares line's is no better than that line
 
 
 def fit(
@@ -262,6 +263,8 @@ class Run:
                 verdict += "; every input is the same"
             elif _flat_ceiling(self.x, self.y) is not None:
                 verdict += "; each input's targets average about the same"
+        elif self.converged and (line := straight_line(self.verdict.r2, self.x, self.y)) is not None:
+            verdict += f", but no better than a straight line (R² {line:.4f})"
         return f"{results.headline(self.document)}, {verdict}"
 
     def __repr__(self) -> str:
@@ -277,7 +280,7 @@ class Run:
         )
 
 
-def flat_advice(x, y) -> str:
+def flat_advice(x, y, restarts=1) -> str:
     """What to do about a converged fit that is no better than a constant (R² below ``optimizers.FLAT``)."""
     if one_value(x):
         return "every input is the same, so no curve can tell the targets apart: the mean is the best fit there is"
@@ -286,7 +289,25 @@ def flat_advice(x, y) -> str:
             f"each input's targets average about the same, so no curve of the input does much better: the best "
             f"any can reach is R² {ceiling:.2f}, the mean at each input"
         )
-    return "a flat stationary point; try another init.seed, or training.restarts: 10"
+    either = "either the targets do not depend on the input, or this is a flat stationary point"
+    return f"{either}: try {more_starts(restarts)}"
+
+
+def more_starts(restarts: int) -> str:
+    """Where another start may find a better fit: what to set, given the starts a run had."""
+    return "another init.seed, or training.restarts: 10" if restarts < 10 else f"training.restarts: {2 * restarts}"
+
+
+def straight_line(r2, x, y) -> float | None:
+    """The R² of the least-squares line, where a converged fit of R² ``r2`` is no better than
+    that line (its SSR within ``LINE`` of the line's) and some curve of the input is (each
+    input's mean is better than the line); else None.  Data in memory only, as for a flat fit."""
+    if r2 is None or r2 < optimizers.FLAT or not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
+        return None
+    if len(x) > FLAT_CEILING_ROWS or (line := metrics.line_r2(x, y)) is None or 1 - r2 < (1 - line) * (1 - LINE):
+        return None
+    better = metrics.best_r2(x, y)  # a line through two inputs' means is the best curve there is
+    return line if 1 - better < (1 - line) * (1 - LINE) else None
 
 
 def _flat_ceiling(x, y) -> float | None:

@@ -390,6 +390,67 @@ def test_targets_that_are_all_zero_fitted_exactly_say_against_what(write_config,
     assert "converged: an exact fit (√SSR <= 0.0001 × √rows: every target is 0)" in result.stderr
 
 
+@pytest.mark.parametrize(("seed", "straight"), [(0, True), (1, False)])
+def test_a_fit_no_better_than_a_straight_line_says_so(write_config, invoke, seed, straight):
+    """One neuron on three points that bend: from seed 0 lm converges where the neuron is straight
+    over the data (the best concave fit to a convex curve is a line), from seed 1 to the exact fit."""
+    config = write_config(
+        f"data: {{path: data.csv}}\nmodel: {{hidden: 1}}\ninit: {{seed: {seed}}}\n", csv="x,y\n0,1\n1,2\n2,5\n"
+    )
+    result = invoke("train", "-c", config, "--out", "-")
+    doc = json.loads(result.stdout)
+    line = np.polyfit([0.0, 1, 2], [1.0, 2, 5], 1)
+    line_r2 = 1 - np.sum((np.polyval(line, [0.0, 1, 2]) - [1, 2, 5]) ** 2) / np.sum(
+        (np.array([1.0, 2, 5]) - 8 / 3) ** 2
+    )
+    assert doc["converged"] is True and (abs(doc["r2"] - line_r2) < 1e-4) == straight
+    said = f"but the fit is no better than a straight line (R² {doc['r2']:.4f}, the least-squares line's {line_r2:.4f})"
+    assert (said in result.stderr) == straight
+    assert ("no better than a straight line" in nnbackprop.fit(str(config)).summary()) == straight
+
+
+def test_a_straight_fit_is_not_called_one_where_no_curve_does_better(write_config, invoke):
+    """Two inputs (a line through their means is the best curve there is), and data on a line."""
+    for csv in ("x,y\n0,0\n0,1\n1,2\n1,4\n", "x,y\n0,1\n1,3\n2,5\n3,7\n"):
+        config = write_config("data: {path: data.csv}\nmodel: {hidden: 1}\ninit: {seed: 0}\n", csv=csv)
+        result = invoke("train", "-c", config, "--out", "-")
+        assert json.loads(result.stdout)["converged"] is True
+        assert "straight line" not in result.stderr
+
+
+def test_gd_at_a_rate_that_raised_the_ssr_is_told_the_rate_is_too_large(write_config, invoke, tmp_path):
+    """x about 1e6: a rate of 0.01 sends the input weights to -1e11 on the first step. The run then sits
+    at a flat fit (50 rows) or bounces (100 rows); more restarts or epochs cannot help, a smaller rate can."""
+    rng = np.random.default_rng(0)
+    for rows, converged in ((50, True), (100, False)):
+        x = np.linspace(1e6, 1e6 + 1000, rows)
+        np.savetxt(
+            tmp_path / "big.csv",
+            np.column_stack([x, np.sqrt(x - 1e6) + rng.normal(0, 0.3, rows)]),
+            delimiter=",",
+            header="x,y",
+            comments="",
+            fmt="%.10g",
+        )
+        (tmp_path / "big.yaml").write_text("data: {path: big.csv}\nmodel: {hidden: 2}\ninit: {seed: 0}\n")
+        result = invoke("train", "-c", tmp_path / "big.yaml", "--lr", "0.01", "--out", "-")
+        doc = json.loads(result.stdout)
+        assert doc["converged"] is converged
+        assert "the SSR rose at epoch 1 (" in result.stderr
+        assert (
+            "the rate is too large; try learning_rate: " in result.stderr
+            and "(stable at the start, now 0.01)" in result.stderr
+        )
+        assert "raise training.max_epochs" not in result.stderr and "training.restarts" not in result.stderr
+
+
+def test_another_start_is_proposed_beyond_the_starts_a_run_had():
+    from nnbackprop.run import more_starts
+
+    assert more_starts(1) == more_starts(9) == "another init.seed, or training.restarts: 10"
+    assert more_starts(50) == "training.restarts: 100"
+
+
 def test_learning_rate_auto_may_be_quoted(write_config):
 
     assert (
@@ -447,7 +508,7 @@ def test_a_fit_no_better_than_a_constant_says_so(write_config, invoke):
     assert "but the fit is no better than a constant (R² 0.00 on the training data)" in flat.stderr
     good = invoke(*lm)
     assert json.loads(good.stdout)["r2"] > 0.99 and "no better than a constant" not in good.stderr
-    assert "a flat stationary point; try another init.seed" in flat.stderr
+    assert "or this is a flat stationary point: try another init.seed, or training.restarts: 10" in flat.stderr
 
 
 def test_a_flat_fit_to_inputs_that_are_all_the_same_is_the_best_there_is(write_config, invoke):

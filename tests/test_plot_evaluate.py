@@ -451,3 +451,15 @@ def test_best_r2_is_the_fit_of_each_inputs_mean_target():
     assert metrics.best_r2(np.arange(6.0), np.arange(6.0) % 2) == pytest.approx(1.0)  # no input repeats
     assert metrics.best_r2(np.ones(4), np.arange(4.0)) == pytest.approx(0.0, abs=1e-15)
     assert metrics.best_r2(np.arange(3.0), np.ones(3)) is None
+
+
+def test_line_r2_is_the_least_squares_lines():
+    rng = np.random.default_rng(8)
+    for scale in (1.0, 1e-200, 1e200):
+        x = rng.uniform(0, 3, 30) * scale
+        y = np.exp(x / scale) + rng.standard_normal(30)
+        fitted = np.polyval(np.polyfit(x / scale, y, 1), x / scale)
+        expected = 1 - np.sum((y - fitted) ** 2) / np.sum((y - y.mean()) ** 2)
+        assert metrics.line_r2(x, y) == pytest.approx(expected, rel=1e-12)
+    assert metrics.line_r2(np.ones(4), np.arange(4.0)) == 0.0  # one input: the line is the mean
+    assert metrics.line_r2(np.arange(3.0), np.ones(3)) is None

@@ -281,7 +281,7 @@ def _finish(doc, out, job, interrupt, require_convergence, quiet):
         sys.exit(ExitStatus.DIVERGED)
     if require_convergence and not doc["converged"]:
         if quiet or reason not in SAID:  # the summary said it
-            say(f"not converged: {_not_converged(doc)}", fg="red")
+            say(f"not converged: {_not_converged(doc, job)}", fg="red")
         sys.exit(ExitStatus.NOT_CONVERGED)
 
 
@@ -299,6 +299,20 @@ def _rate_hint(job) -> str:
     )
 
 
+def _rate_too_large(doc, job) -> str | None:
+    """Where gd at a fixed rate raised the SSR from one epoch to the next (at a stable rate it
+    never does), that the rate is too large, with a rate to try; else None."""
+    if not job.settings.fixed_rate:
+        return None
+    losses = np.array([math.nan if loss is None else loss for loss in doc["loss_history"]])
+    rises = np.flatnonzero(losses[1:] > losses[:-1] * (1 + RISE))
+    if not len(rises):
+        return None
+    k = int(rises[0]) + 1
+    rose = f"the SSR rose at epoch {k} ({losses[k - 1]:.6g} to {losses[k]:.6g})"
+    return f"{rose}: the rate is too large; {_rate_hint(job)}"
+
+
 def _beside(value: float, tolerance: float) -> str:
     """``value`` to two digits, or to as many more as it takes not to read as ``tolerance``."""
     for digits in range(2, 18):
@@ -307,7 +321,7 @@ def _beside(value: float, tolerance: float) -> str:
     return f"{value:.{digits}g}"
 
 
-def _not_converged(doc) -> str:
+def _not_converged(doc, job) -> str:
     """Why a run has not converged, in words, with what to do."""
     t = doc["config"]["training"]
     cosine = doc.get("gradient_cosine")
@@ -317,6 +331,8 @@ def _not_converged(doc) -> str:
         if cosine is not None
         else "the gradient is not finite"
     )
+    if (rose := _rate_too_large(doc, job)) is not None:  # more epochs or smaller steps will not help
+        return f"{test}; {rose}"
     if doc["stop_reason"] == StopReason.MAX_EPOCHS:
         how = f"stopped at max_epochs = {t['max_epochs']}; raise training.max_epochs"
     elif doc["stop_reason"] == StopReason.MIN_STEP_SIZE:
@@ -362,6 +378,7 @@ class _signals_to:
 
 SAID = (StopReason.MIN_STEP_SIZE, StopReason.MAX_EPOCHS, StopReason.CONVERGED)  # the summary says why not converged
 SHOWN_PARAMETERS = 25  # the summary lists this many parameters at most (hidden: 8), bar --verbose
+RISE = 1e-6  # gd at a fixed rate: a rise of the SSR by more than this share, epoch to epoch, is no rounding
 
 
 def _params_line(params: dict, verbose=False) -> str:
@@ -410,12 +427,19 @@ def _summary(doc, out, job, verbose=False):
         else:
             against = "|observed - mean|" if doc.get("r2") is not None else _constant_scale(job)
             say(f"converged: an exact fit (√SSR <= {tolerance:g} × {against})")
+        restarts = job.config.training.restarts
         if doc.get("r2") is not None and doc["r2"] < optimizers.FLAT:
-            r2 = f"{doc['r2']:.2f}".replace("-0.00", "0.00")
+            r2 = f"{doc['r2']:.2g}" if abs(doc["r2"]) >= 1e-4 else "0.00"  # 0.0086 is below 0.01
             flat = f"but the fit is no better than a constant (R² {r2} on the training data)"
-            say(f"{flat}: {run.flat_advice(job.x, job.y)}", fg="yellow")
+            say(f"{flat}: {_rate_too_large(doc, job) or run.flat_advice(job.x, job.y, restarts)}", fg="yellow")
+        elif (line := run.straight_line(doc.get("r2"), job.x, job.y)) is not None:
+            say(
+                f"but the fit is no better than a straight line (R² {doc['r2']:.4f}, the least-squares line's "
+                f"{line:.4f}): if the data bends, try {run.more_starts(restarts)}",
+                fg="yellow",
+            )
     elif doc["stop_reason"] in SAID:
-        say(f"not converged: {_not_converged(doc)}", fg="yellow")
+        say(f"not converged: {_not_converged(doc, job)}", fg="yellow")
     say(params)
     if out != "-":
         say(f"wrote {out}")
