@@ -81,7 +81,7 @@ def stream_columns(path, pick, progress=None, digest=None):
         names = pick(header)
         if all(_is_number(cell) for cell in header):
             raise DataError(f"{path}: line {number}: no header row (the first line holds only numbers)")
-        indices = [_column_index(header, name, position, path) for position, name in enumerate(names)]
+        indices = [_column_index(header, name, position, path, number) for position, name in enumerate(names)]
         used = [header[i] for i in indices]
         out, rows = None, 0
         for start, block, lines in itertools.chain([first], blocks):
@@ -379,7 +379,7 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
             columns = [cell.strip() for cell in _split(line.rstrip("\n"), path, first)]
             if column is None and len(columns) > 1:
                 raise DataError(f"{path}: line {first}: which column holds the input? (columns: {', '.join(columns)})")
-            indices = [_column_index(columns, column, 0, path)]
+            indices = [_column_index(columns, column, 0, path, first)]
             ncols, names, lines = len(columns), [columns[indices[0]]], []
         offset = number - len(lines)
         size = 1  # blocks grow 1, 2, 4, ... up to `block`: the first answers come at once
@@ -486,14 +486,22 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _column_index(columns, name, position, source):
+def _column_index(columns, name, position, source, line=None):
+    """Where column ``name`` (None: the ``position``-th) is in the header ``columns`` (on ``line``)."""
+    where = source if line is None else f"{source}: line {line}"
+    one = columns[0] if len(columns) == 1 else ""  # a header of one cell: split by something else?
+    separator = next((f" (it holds {s!r}: columns are separated by commas)" for s in ";\t|" if s in one), "")
     if name is None:
         if position >= len(columns):
-            raise DataError(f"{source}: needs at least {position + 1} columns, found {len(columns)}")
+            raise DataError(f"{where}: needs at least {position + 1} columns, found {len(columns)}{separator}")
         return position
-    if name in columns:
-        return columns.index(name)
-    raise DataError(f"{source}: no column '{name}' (columns: {', '.join(columns)})")
+    found = [k for k, column in enumerate(columns) if column == name]
+    if len(found) > 1:
+        numbers = " and ".join(str(k + 1) for k in found)
+        raise DataError(f"{where}: {len(found)} columns are named '{name}' (columns {numbers}): rename all but one")
+    if found:
+        return found[0]
+    raise DataError(f"{source}: no column '{name}' (columns: {', '.join(columns)}){separator}")
 
 
 def _parse_body(lines, start, ncols, indices, names, source, line_offset=0):

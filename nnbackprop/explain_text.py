@@ -93,7 +93,8 @@ def _auto_verdict_lines(report) -> list[str]:
 
 def _forward_lines(report) -> list[str]:
     samples = report["samples"]
-    where = f"{report['activation']} network, {report['hidden']} hidden neurons, {len(samples)} samples"
+    hidden = report["hidden"]
+    where = f"{report['activation']} network, {hidden} hidden neuron{'s' * (hidden != 1)}, {len(samples)} samples"
     if report.get("optimizer") == "lm":
         title = [f"One step of Levenberg-Marquardt: {where}"]
     elif "auto" in report:

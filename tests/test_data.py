@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnbackprop import data as data_module
-from nnbackprop.data import _parse_slow, _unquoted, iter_inputs, load_columns, spread_rows
+from nnbackprop.data import _parse_slow, _unquoted, iter_inputs, load_columns, load_xy, spread_rows
 from nnbackprop.errors import DataError
 
 
@@ -73,6 +73,8 @@ def test_tolerated_forms(tmp_path, content):
         ("dosage,efficacy\n0,0\n0.5,1,7\n", "line 3: 3 fields, expected 2 as in the header"),
         (b"dosage,efficacy\n0,\x00\x01\x02\n", "binary file"),
         (b"dosage,efficacy\n0,0\n\xff\xfe,1\n", "line 3: not UTF-8 text"),
+        ("dosage;efficacy\n0;0\n", "no column 'dosage' (columns: dosage;efficacy) (it holds ';': columns are"),
+        ("dosage\tefficacy\n0\t0\n", "(it holds '\\t': columns are separated by commas)"),
     ],
 )
 def test_refused_with_line_and_column(tmp_path, content, message):
@@ -228,3 +230,16 @@ def test_unquoted_takes_out_only_quotes_that_open_a_cell_and_hold_no_separator()
     assert _unquoted(b'"1.5","2"\r\n3,"4"e1\n') == b"1.5,2\r\n3,4e1\n"
     for held in (b'"1', b'1"2"', b'1\n""\n', b'"3,4"', b'"5\n6"', b'"5""6"', b' "8"'):
         assert _unquoted(held) is None, held
+
+
+def test_a_named_column_that_two_header_cells_share_is_refused(tmp_path):
+    """Which of them was meant cannot be told: before, the first was taken without a word."""
+    path = tmp_path / "d.csv"
+    path.write_text("x,y,y\n1,2,3\n2,3,4\n")
+    with pytest.raises(DataError, match=r": line 1: 2 columns are named 'y' \(columns 2 and 3\): rename all but one$"):
+        load_xy(str(path), None, "y")
+    with pytest.raises(DataError, match="2 columns are named 'y'"):  # the target not named: the first free one
+        load_xy(str(path), "x", None)
+    path.write_text("x;y\n1;2\n")
+    with pytest.raises(DataError, match=r"no column 'y' \(columns: x;y\) \(it holds ';': columns are separated"):
+        load_xy(str(path), None, "y")

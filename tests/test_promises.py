@@ -52,8 +52,10 @@ def test_restarts_draw_one_row_per_start():
 
 
 def test_a_one_column_csv_is_refused_for_training():
-    with pytest.raises(nnbackprop.DataError, match=r"^-: needs at least 2 columns, found 1$"):
+    with pytest.raises(nnbackprop.DataError, match=r"^-: line 1: needs at least 2 columns, found 1$"):
         data.load_xy(Stream(io.BytesIO(b"a\n1\n2\n")), None, None)
+    with pytest.raises(nnbackprop.DataError, match=r"^-: line 1: needs .* found 1 \(it holds ';': columns are sep"):
+        data.load_xy(Stream(io.BytesIO(b"a;b\n1;2\n")), None, None)
 
 
 def test_the_best_epoch_carries_over_a_resume(tmp_path):

@@ -223,8 +223,9 @@ def _say_setup(job):
     config, settings = job.config, job.settings
     names = param_names(config.model.hidden)
     trainable = [name for name, on in zip(names, settings.trainable) if on]
+    hidden = config.model.hidden
     say(
-        f"training {config.model.hidden} hidden {config.model.activation} neurons on {len(job.x)} rows of "
+        f"training {hidden} hidden {config.model.activation} neuron{'s' * (hidden != 1)} on {len(job.x)} rows of "
         f"{config.data.path} ({job.data['input']} -> {job.data['target']})"
     )
     say(
