@@ -491,6 +491,8 @@ def _column_index(columns, name, position, source, line=None):
     where = source if line is None else f"{source}: line {line}"
     one = columns[0] if len(columns) == 1 else ""  # a header of one cell: split by something else?
     separator = next((f" (it holds {s!r}: columns are separated by commas)" for s in ";\t|" if s in one), "")
+    if one.startswith("#"):
+        separator = " (the first line is the header: a comment cannot come before it)"
     if name is None:
         if position >= len(columns):
             raise DataError(f"{where}: needs at least {position + 1} columns, found {len(columns)}{separator}")

@@ -75,6 +75,7 @@ def test_tolerated_forms(tmp_path, content):
         (b"dosage,efficacy\n0,0\n\xff\xfe,1\n", "line 3: not UTF-8 text"),
         ("dosage;efficacy\n0;0\n", "no column 'dosage' (columns: dosage;efficacy) (it holds ';': columns are"),
         ("dosage\tefficacy\n0\t0\n", "(it holds '\\t': columns are separated by commas)"),
+        ("# my data\ndosage,efficacy\n0,0\n", "(the first line is the header: a comment cannot come before it)"),
     ],
 )
 def test_refused_with_line_and_column(tmp_path, content, message):
