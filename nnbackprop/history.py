@@ -16,17 +16,31 @@ from .network import hidden_of, param_names
 class Recorder:
     """Collects every start's parameters after every epoch.
 
-    Pass it as ``training.train(..., on_epoch=recorder, every=1)``; it copies the (R, P)
-    parameters once per epoch and nothing else, so the gradients of the history are
-    recomputed afterwards, all epochs at once, by :func:`history_table`.
+    Pass it as ``training.train(..., on_epoch=recorder, every=1)``; each call copies the
+    parameters of the starts whose epoch advanced (every start's at once with gd at a fixed
+    rate, the running start's with lm and auto, which train one after another) and nothing
+    else, so the gradients of the history are recomputed afterwards, by :func:`history_table`.
     """
 
     def __init__(self, state):
         self.first_epoch = int(state.epochs.max(initial=0))  # > 0 when a run is resumed
-        self.thetas = [state.theta.copy()]
+        self.epochs = state.epochs.copy()
+        self.copies = [(np.arange(len(self.epochs)), state.theta.copy())]  # (starts, their (len, P) parameters)
 
     def __call__(self, state):
-        self.thetas.append(state.theta.copy())
+        moved = np.flatnonzero(state.epochs != self.epochs)
+        if len(moved):
+            self.copies.append((moved, state.theta[moved]))  # fancy indexing: a copy
+            self.epochs[moved] = state.epochs[moved]
+
+    def thetas(self, r: int = 0) -> list:
+        """Start ``r``'s parameters after each of its epochs from ``first_epoch`` on: (P,) rows."""
+        rows = []
+        for starts, theta in self.copies:
+            k = np.searchsorted(starts, r)
+            if k < len(starts) and starts[k] == r:
+                rows.append(theta[k])
+        return rows
 
 
 def history_blocks(recorder, state, objective, learning_rate, trainable, r=0):
@@ -44,14 +58,16 @@ def history_blocks(recorder, state, objective, learning_rate, trainable, r=0):
     header = ["epoch", "loss", *names, *(f"dSSR/d{n}" for n in names), *(f"step_{n}" for n in names)]
     per_call = max(1, min(8192, 2**20 // max(objective.n, 1)))  # a bounded (epochs, n, H) batch
 
+    rows = recorder.thetas(r)
+
     def blocks():
         for lo in range(first, last + 1, per_call):
             epochs = np.arange(lo, min(lo + per_call, last + 1))
-            thetas = np.stack(recorder.thetas[lo - first : lo - first + len(epochs)])[:, r, :]  # (E, P)
+            thetas = np.stack(rows[lo - first : lo - first + len(epochs)])  # (E, P)
             losses = np.array([state.losses[e][r] for e in epochs])
             gradients = objective(thetas)[1]
             if rate is None:  # lm or auto: the step the next epoch took, from the parameters
-                after = [theta[r] for theta in recorder.thetas[lo - first + 1 : lo - first + len(epochs) + 1]]
+                after = rows[lo - first + 1 : lo - first + len(epochs) + 1]
                 after += [np.full(thetas.shape[1], np.nan)] * (len(epochs) - len(after))  # none after the last
                 steps = thetas - np.stack(after)
             else:

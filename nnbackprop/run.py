@@ -72,7 +72,7 @@ def fit(
     if progress is not None:
 
         def on_epoch(state):
-            progress(len(state.losses) - 1, float(np.nanmin(state.losses[-1])))
+            progress(state.epoch, state.loss)
 
     with job:
         return job.train(on_epoch, job.progress_every if progress else 0, interrupt, snapshots)
@@ -326,7 +326,7 @@ def _with_snapshots(state, on_epoch, every):
 
     def both(state):
         recorder(state)
-        if on_epoch is not None and every and (len(state.losses) - 1) % every == 0:
+        if on_epoch is not None and every and state.epoch % every == 0:
             on_epoch(state)
 
     return both, 1, recorder

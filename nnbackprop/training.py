@@ -54,6 +54,7 @@ class State:
     best_epoch: np.ndarray  # (R,) int
     passes: np.ndarray  # (R,) int: passes over the data this run made
     stepped: np.ndarray | None = None  # (R, P): lm's or auto's theta where it stepped (standard units), unrounded
+    running: int | None = None  # lm and auto, which train one start after another: the start training now
 
     @classmethod
     def start(cls, theta) -> State:
@@ -61,6 +62,19 @@ class State:
         r = theta.shape[0]
         nan, zeros = np.full(r, np.nan), np.zeros(r, int)
         return cls(theta, theta.copy(), [], zeros.copy(), [None] * r, theta.copy(), nan, zeros.copy(), zeros.copy())
+
+    @property
+    def epoch(self) -> int:
+        """The epoch training is at: the running start's (lm and auto), else the furthest start's."""
+        return int(self.epochs[self.running]) if self.running is not None else len(self.losses) - 1
+
+    @property
+    def loss(self) -> float:
+        """The SSR training is at: the running start's, else the lowest over the starts at the last epoch."""
+        if self.running is not None:
+            return float(self.losses[self.epoch][self.running])
+        last = self.losses[-1]
+        return float(np.nanmin(last)) if np.isfinite(last).any() else math.nan
 
     def history(self, r: int = 0) -> list[float]:
         """Start r's SSR after each of its epochs: epochs[r] + 1 values."""
@@ -326,13 +340,13 @@ def _finite(row) -> bool:
 
 def _train_each(objective, state, settings, on_epoch, every, interrupt, units):
     """Train every start with ``lm`` or ``auto``, one after another, into ``state``: the
-    tracks in ``units``, ``state`` in the data's."""
-    alone = len(state.reasons) == 1
-    tracks = []
+    tracks in ``units``, ``state`` in the data's (``on_epoch`` sees ``state.running``, the
+    start that is training, as it is at ``state.epoch``)."""
+    tracks, resumed = [], bool(state.losses)  # (the losses the starts note as they train are not a history)
     for r in range(len(state.reasons)):
         track = optimizers.Track(
             units.standard(state.theta[r]),
-            [units.standard_ssr(loss) for loss in state.history(r)] if state.losses else [],
+            [units.standard_ssr(loss) for loss in state.history(r)] if resumed else [],
             int(state.epochs[r]),
             units.standard_ssr(float(state.best_loss[r])),
             units.standard(state.best_theta[r]),
@@ -344,12 +358,7 @@ def _train_each(objective, state, settings, on_epoch, every, interrupt, units):
                 loss = float(objective(track.theta[None])[0][0])
             track.losses, track.best_loss = [loss], loss
         tracks.append(track)
-
-        def call_back(track):
-            if alone and on_epoch is not None and every and track.epoch % every == 0:
-                _sync(state, tracks, units)
-                on_epoch(state)
-
+        call_back = _calling(on_epoch, every, state, r, track.epoch, units)
         if state.reasons[r] is None:
             if settings.optimizer == "lm":
                 optimizers.levenberg_marquardt(track, objective, settings, interrupt, call_back)
@@ -357,8 +366,37 @@ def _train_each(objective, state, settings, on_epoch, every, interrupt, units):
                 optimizers.auto_descent(track, objective, settings, interrupt, call_back)
         else:
             track.reason = state.reasons[r]
+    state.running = None
     _sync(state, tracks, units)
     return state
+
+
+def _calling(on_epoch, every, state, r, since, units):
+    """Start ``r``'s ``call_back(track)`` for the optimizers: ``on_epoch(state)`` every ``every``
+    epochs, the track noted into ``state`` first (from epoch ``since``, where it began)."""
+    noted = since
+
+    def call_back(track):
+        nonlocal noted
+        if on_epoch is not None and every and track.epoch % every == 0:
+            _note(state, r, track, noted, units)
+            noted = track.epoch
+            on_epoch(state)
+
+    return call_back
+
+
+def _note(state, r, track, since, units):
+    """Start ``r``'s track since epoch ``since`` into ``state``, as ``on_epoch`` reads it: its
+    epochs' losses, its parameters now and its best (a few numbers, where :func:`_sync` writes
+    every start's whole history)."""
+    while len(state.losses) <= track.epoch:
+        state.losses.append(np.full(len(state.reasons), np.nan))
+    for epoch in range(since, track.epoch + 1):
+        state.losses[epoch][r] = units.ssr(track.losses[epoch])
+    state.running, state.epochs[r], state.passes[r] = r, track.epoch, track.passes
+    state.theta[r], state.best_theta[r] = units.original(track.theta), units.original(track.best_theta)
+    state.best_loss[r], state.best_epoch[r] = units.ssr(track.best_loss), track.best_epoch
 
 
 def _sync(state, tracks, units):

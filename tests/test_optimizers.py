@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -311,16 +312,65 @@ def test_verbose_names_the_optimizer(write_config, how, invoke):
     assert f"{name}, at most 20000 epochs, min step size 1e-06, gradient tolerance 0.0001" in result.stderr
 
 
-@pytest.mark.parametrize("option", [["--history-csv", "h.csv"], ["--checkpoint-every", "5"]])
-def test_restarts_one_after_another_refuse_per_epoch_outputs(write_config, tmp_path, option, invoke):
-
+def test_restarts_one_after_another_refuse_checkpoints(write_config, tmp_path, invoke):
     config = write_config(STATQUEST_CONFIG)
     out = tmp_path / "r.json"
     how = ["--set", "training.optimizer=lm", "--seed", "1", "--set", "training.restarts=3"]
-    result = invoke("train", "-c", config, *how, *option, "--out", out)
+    result = invoke("train", "-c", config, *how, "--checkpoint-every", "5", "--out", out)
     assert result.exit_code == 2
-    assert f"Error: {option[0]} needs the starts trained together; lm trains its 3 restarts" in result.stderr
+    assert "Error: --checkpoint-every needs the starts trained together; lm trains its 3 restarts" in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("optimizer", ["lm", "auto"])
+def test_starts_one_after_another_are_recorded_as_each_trained_alone(optimizer):
+    """lm and auto train the starts one after another: the recorder keeps each start's own epochs,
+    the same to the bit as the start trained by itself."""
+    from nnbackprop.history import Recorder
+
+    x = np.linspace(0.0, 2.0, 30)
+    y = np.sin(3 * x)
+    theta = initial_theta(3, 4, {}, 3)
+    how = settings(3, optimizer, max_epochs=150)
+    state = State.start(theta)
+    recorder = Recorder(state)
+    train(Kernel(x, y), state, how, recorder, 1)
+    for r in range(3):
+        alone = State.start(theta[r])
+        own = Recorder(alone)
+        train(Kernel(x, y), alone, how, own, 1)
+        rows = recorder.thetas(r)
+        assert len(rows) == state.epochs[r] + 1 == alone.epochs[0] + 1
+        np.testing.assert_array_equal(np.stack(rows), np.stack(own.thetas(0)))
+        np.testing.assert_array_equal(rows[-1], state.theta[r])
+        assert state.history(r) == alone.history(0)  # from the start's own first SSR on
+
+
+def test_lm_with_restarts_writes_the_winners_history_and_report(write_config, tmp_path, invoke):
+    config = write_config(STATQUEST_CONFIG)
+    how = ["--set", "training.optimizer=lm", "--seed", "1", "--set", "training.restarts=3"]
+    out, csv = tmp_path / "r.json", tmp_path / "h.csv"
+    result = invoke("train", "-c", config, *how, "--history-csv", csv, "--report", tmp_path / "r.html", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(out.read_text())
+    rows = np.genfromtxt(csv, delimiter=",", skip_header=1)
+    assert rows.shape[0] == doc["epochs"] + 1
+    np.testing.assert_array_equal(rows[:, 1], doc["loss_history"])
+    np.testing.assert_array_equal(rows[-1, 2:9], list(doc["params"].values()))
+    np.testing.assert_array_equal(rows[0, 2:9], list(doc["initial_params"].values()))
+    snapshots = doc["snapshots"]
+    assert snapshots["epochs"][0] == 0 and snapshots["epochs"][-1] == doc["epochs"]
+    assert len(snapshots["epochs"]) == min(doc["epochs"] + 1, 200) > 2  # every epoch, before: only the first and last
+    assert snapshots["params"][-1] == list(doc["params"].values())
+
+
+def test_progress_of_starts_one_after_another_names_the_start():
+    from nnbackprop.cli.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress(100, stream=stream, interactive=False, interval=0.0, starts=3)
+    progress.update(40, 2.5, 1)
+    assert stream.getvalue().startswith("start 1 of 3  epoch 40/100  SSR 2.5  ")
 
 
 def test_resume_adds_up_the_passes(write_config, tmp_path, invoke):

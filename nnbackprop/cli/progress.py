@@ -40,8 +40,11 @@ class Progress(_Line):
     writes a plain line every ``interval`` seconds: no carriage returns, no escape codes.
     """
 
-    def __init__(self, max_epochs: int, first=0, stream=None, interactive=None, interval=10.0, delay=0.5, redraw=10):
+    def __init__(
+        self, max_epochs: int, first=0, stream=None, interactive=None, interval=10.0, delay=0.5, redraw=10, starts=1
+    ):
         self.stream = stream or sys.stderr
+        self.starts = starts  # trained one after another, each up to max_epochs
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.max_epochs, self.first = max_epochs, first  # first: the epoch this run starts from
         self.interval = interval if not self.interactive else 1.0 / redraw
@@ -49,16 +52,19 @@ class Progress(_Line):
         self.next_at = self.started + (delay if self.interactive else interval)
         self.drawn = False
 
-    def update(self, epoch: int, loss: float):
+    def update(self, epoch: int, loss: float, start=None):
         now = time.monotonic()
         if now < self.next_at:
             return
         self.next_at = now + self.interval
         elapsed = now - self.started
-        left = elapsed / max(epoch - self.first, 1) * (self.max_epochs - epoch)
+        done, total = (start or 0) * self.max_epochs + epoch, self.starts * self.max_epochs
+        left = elapsed / max(done - self.first, 1) * (total - done)
         text = f"epoch {epoch:,}/{self.max_epochs:,}  SSR {loss:.6g}  {_duration(elapsed)}"
+        if self.starts > 1:  # numbered from 0, as the summary's "start 1 of 3 won" and the result's best_start
+            text = f"start {start or 0} of {self.starts}  {text}"
         if self.interactive:
-            bar = _bar(epoch / max(self.max_epochs, 1))
+            bar = _bar(done / max(total, 1))
             self.stream.write(f"\r[{bar}] {text}, at most {_duration(left)} left\x1b[K")
             self.drawn = True
         else:

@@ -126,13 +126,12 @@ def train(
     _check_not_inputs(
         job, config_path, resume, init_params, {"--out": out, "--history-csv": history_csv, "--report": report_path}
     )
-    if not job.settings.fixed_rate:
-        if t.restarts > 1 and (history_csv or checkpoint_every):
-            option = "--history-csv" if history_csv else "--checkpoint-every"
-            raise InputError(
-                f"{option} needs the starts trained together; {results.optimizer_name(config.to_dict()['training'])} "
-                f"trains its {t.restarts} restarts one after another: set training.restarts to 1"
-            )
+    if not job.settings.fixed_rate and t.restarts > 1 and checkpoint_every:
+        optimizer = results.optimizer_name(config.to_dict()["training"])
+        raise InputError(
+            f"--checkpoint-every needs the starts trained together; {optimizer} trains its {t.restarts} restarts "
+            "one after another: set training.restarts to 1"
+        )
     if not quiet:
         for note in job.notes:
             say(f"note: {note}")
@@ -148,20 +147,22 @@ def train(
     def document(verdict=None):
         return {**job.document(verdict), "platform": _platform(), "wall_time_s": _since(started)}
 
-    progress = None if quiet else Progress(t.max_epochs, job.first_epoch, interval=1.0 if verbose else 10.0)
+    one_by_one = 1 if job.settings.fixed_rate else t.restarts  # lm and auto: the starts one after another
+    progress = (
+        None if quiet else Progress(t.max_epochs, job.first_epoch, interval=1.0 if verbose else 10.0, starts=one_by_one)
+    )
     every = math.gcd(job.progress_every if progress else 0, checkpoint_every or 0)
     recorder = history.Recorder(job.state) if history_csv else None
     if recorder is not None:
         every = 1
 
     def on_epoch(state):
-        epoch = len(state.losses) - 1  # losses[k]: after epoch k
         if recorder is not None:
             recorder(state)
-        if checkpoint_every and epoch % checkpoint_every == 0:
+        if checkpoint_every and state.epoch % checkpoint_every == 0:
             results.write(document(), stdout_or(out))
         if progress:
-            progress.update(epoch, _lowest(state.losses[-1]))
+            progress.update(state.epoch, state.loss, state.running)
 
     if t.optimizer == "lm" and t.learning_rate != "auto" and not quiet:
         say(f"note: lm finds its own steps; training.learning_rate ({t.learning_rate:g}) is not used")
@@ -195,12 +196,6 @@ def train(
             if report_path and report_path != "-":
                 say(f"wrote {report_path}")
         _finish(doc, out, job, interrupt, require_convergence, quiet)
-
-
-def _lowest(losses) -> float:
-    """The lowest of the starts' losses for the progress line; NaN when none is a number (no warning)."""
-    losses = np.asarray(losses, dtype=np.float64)
-    return float(np.nanmin(losses)) if not np.isnan(losses).all() else math.nan
 
 
 def _check_not_inputs(job, config_path, resume, init_params, outputs):
