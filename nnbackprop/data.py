@@ -39,10 +39,11 @@ def load_columns(path: str, names: list[str | None]) -> tuple[list[str], list[np
     return stream_columns(path, lambda header: names)
 
 
-def load_xy(path: str, input: str | None, target: str | None, progress=None, digest=None):
+def load_xy(path: str, input: str | None, target: str | None, progress=None, digest=None, notes=None):
     """The input and target columns of a training CSV: ``(names, (x, y))``.
 
-    A column not named is the first column that the other one does not take.
+    A column not named is the first column that the other one does not take (of a file of
+    more than two columns, said in ``notes``, a list, where it is given).
     ``progress(bytes_read, bytes_in_all)`` is called after each block of a file; ``digest``
     (a :mod:`hashlib` object), if given, is updated with every byte read, so that the file's
     hash comes from the same read as its numbers.
@@ -51,6 +52,8 @@ def load_xy(path: str, input: str | None, target: str | None, progress=None, dig
         raise DataError(f"{path}: input and target are the same column '{input}'")
 
     def pick(header):
+        if notes is not None and len(header) > 2 and None in (input, target):
+            notes.append(_chosen(header, input, target))
         free = [c for c in header if c not in (input, target)]
         if input is None and target is not None and free:
             return [free[0], target]
@@ -58,10 +61,24 @@ def load_xy(path: str, input: str | None, target: str | None, progress=None, dig
             return [input, free[0]]
         return [input, target]
 
-    names, arrays = stream_columns(path, pick, progress, digest)
+    given = len(notes) if notes is not None else 0
+    try:
+        names, arrays = stream_columns(path, pick, progress, digest)
+    except DataError as e:  # a column the config does not name may be the one at fault: say which it took
+        raise DataError(f"{e}; {notes[given]}" if notes is not None and len(notes) > given else str(e)) from None
     if names[0] == names[1]:
         raise DataError(f"{path}: needs an input and a target column, found only '{names[0]}' for both")
     return names, arrays
+
+
+def _chosen(header, input, target) -> str:
+    """Which columns of a file of more than two a config that names one or neither trains on."""
+    free, width = [c for c in header if c not in (input, target)], len(header)
+    if input is None and target is None:
+        first = f"'{header[0]}' and '{header[1]}'"
+        return f"data.input and data.target are not set: they are the first two of {width} columns, {first}"
+    unset, other = ("data.target", "data.input") if target is None else ("data.input", "data.target")
+    return f"{unset} is not set: it is '{free[0]}', the first of the {width} columns that {other} does not take"
 
 
 def stream_columns(path, pick, progress=None, digest=None):

@@ -90,8 +90,9 @@ def prepare(
     ``data.path: -`` reads.  ``reading(bytes_read, bytes_in_all)`` follows a long CSV read.
     """
     config, arrays = config_lib.given(config, overrides)
+    chosen = []  # the columns of a wide CSV that the config does not name
     if arrays is None:
-        names, (x, y), sha = _data(config, stdin, reading)
+        names, (x, y), sha = _data(config, stdin, reading, chosen)
     else:
         x, y = arrays
         names, sha = [config.data.input or "x", config.data.target or "y"], None
@@ -104,7 +105,7 @@ def prepare(
         raise ConfigError(f"engine: must be kernel or dask, got {engine!r}")
     if scheduler is not None and engine != "dask":
         raise ConfigError("scheduler: goes with engine dask")
-    notes = [*config.notes, *units.far_from_zero(names, x), *notes]
+    notes = [*chosen, *config.notes, *units.far_from_zero(names, x), *notes]
     return Job(config, x, y, state, data_info, extra, units, notes, engine, scheduler)
 
 
@@ -366,8 +367,8 @@ def network_at(config_path, overrides, params_path, stdin=None):
 # --- what fit() was given -----------------------------------------------------------
 
 
-def _data(config, stdin, progress=None):
-    """The config's data file (``-``: ``stdin``) as ``(names, (x, y), sha256)``."""
+def _data(config, stdin, progress=None, notes=None):
+    """The config's data file (``-``: ``stdin``) as ``(names, (x, y), sha256)``, with notes on the columns chosen."""
     source = config.data.path
     if source == "-":
         if stdin is None:
@@ -377,7 +378,7 @@ def _data(config, stdin, progress=None):
         names, xy = disk.columns(source, config.data.input, config.data.target)
         return names, xy, data_lib.sha256(source)
     digest = hashlib.sha256() if data_lib.is_file(source) else None  # of the bytes the numbers came from
-    names, xy = data_lib.load_xy(source, config.data.input, config.data.target, progress, digest)
+    names, xy = data_lib.load_xy(source, config.data.input, config.data.target, progress, digest, notes)
     return names, xy, digest and digest.hexdigest()
 
 

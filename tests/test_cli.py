@@ -551,3 +551,25 @@ def test_a_parameter_too_small_for_four_decimals_keeps_its_digits(value, shown):
     from nnbackprop.cli.train import _value
 
     assert _value(value) == shown
+
+
+def test_a_wide_csv_says_which_columns_a_config_that_names_one_trains_on(write_config, invoke):
+    """Four columns, the input named: the target is the first free column, 'id', which a person
+    should hear; naming both says nothing; naming neither, where the second is text, says why."""
+    csv = "id,name,temp,response\n1,a,3,4\n2,b,4,5\n3,c,6,7\n"
+    one = write_config("data: {path: data.csv, input: temp}\ntraining: {max_epochs: 2}\n", csv=csv)
+    result = invoke("train", "-c", one, "--out", "-")
+    assert json.loads(result.stdout)["data"]["target"] == "id"
+    assert (
+        "note: data.target is not set: it is 'id', the first of the 4 columns that data.input does not take"
+        in result.stderr
+    )
+    both = write_config("data: {path: data.csv, input: temp, target: response}\ntraining: {max_epochs: 2}\n", csv=csv)
+    assert "not set" not in invoke("train", "-c", both, "--out", "-").stderr
+    neither = write_config("data: {path: data.csv}\n", csv=csv)
+    result = invoke("train", "-c", neither, "--out", "-")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "column 'name': 'a' is not a number; data.input and data.target are not set: they are the first two of "
+        "4 columns, 'id' and 'name'\n"
+    )
