@@ -520,7 +520,7 @@ def _column_index(columns, name, position, source, line=None):
         raise DataError(f"{where}: {len(found)} columns are named '{name}' (columns {numbers}): rename all but one")
     if found:
         return found[0]
-    raise DataError(f"{source}: no column '{name}' (columns: {', '.join(columns)}){separator}")
+    raise DataError(f"{where}: no column '{name}' (columns: {', '.join(columns)}){separator}")
 
 
 def _parse_body(lines, start, ncols, indices, names, source, line_offset=0):

@@ -25,20 +25,26 @@ class Recorder:
     def __init__(self, state):
         self.first_epoch = int(state.epochs.max(initial=0))  # > 0 when a run is resumed
         self.epochs = state.epochs.copy()
-        self.copies = [(np.arange(len(self.epochs)), state.theta.copy())]  # (starts, their (len, P) parameters)
+        self.copies = [state.theta.copy()]  # the parameters of the starts that moved, (moved, P)
+        self.moved = [None]  # which starts those are: None for every start (the common case, no array)
 
     def __call__(self, state):
         moved = np.flatnonzero(state.epochs != self.epochs)
-        if len(moved):
-            self.copies.append((moved, state.theta[moved]))  # fancy indexing: a copy
-            self.epochs[moved] = state.epochs[moved]
+        if len(moved) == len(self.epochs):
+            self.copies.append(state.theta.copy())
+            self.moved.append(None)
+        elif len(moved):
+            self.copies.append(state.theta[moved])  # fancy indexing: a copy
+            self.moved.append(moved)
+        self.epochs[moved] = state.epochs[moved]
 
     def thetas(self, r: int = 0) -> list:
         """Start ``r``'s parameters after each of its epochs from ``first_epoch`` on: (P,) rows."""
         rows = []
-        for starts, theta in self.copies:
-            k = np.searchsorted(starts, r)
-            if k < len(starts) and starts[k] == r:
+        for moved, theta in zip(self.moved, self.copies):
+            if moved is None:
+                rows.append(theta[r])
+            elif (k := np.searchsorted(moved, r)) < len(moved) and moved[k] == r:
                 rows.append(theta[k])
         return rows
 

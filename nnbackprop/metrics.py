@@ -79,35 +79,40 @@ def best_r2(x, observed) -> float | None:
     """The most of the targets' variation any curve of the input can explain: the R² of each
     input's mean target (1 where no input repeats; 0 where every input is the same).  None
     where R² is undefined."""
-    x, observed = np.asarray(x, dtype=np.float64), np.asarray(observed, dtype=np.float64)
-    sst = _total_sum_of_squares(observed) if observed.size else None
-    if sst is None:
+    x, yc = _prepared(x, observed)
+    if yc is None:
         return None
     _, group, count = np.unique(x, return_inverse=True, return_counts=True)
     with np.errstate(all="ignore"):
-        means = np.bincount(group, weights=observed) / count
-        within = observed - means[group]
-        return 1.0 - float(within @ within) / sst
+        within = yc - (np.bincount(group, weights=yc) / count)[group]
+        return 1.0 - float(within @ within) / float(yc @ yc)
 
 
-def line_r2(x, observed) -> float | None:
-    """The R² of the least-squares straight line through the data, computed scaled so that it
-    neither overflows nor underflows (0 where every input is the same); None where R² is undefined."""
-    x, observed = np.asarray(x, dtype=np.float64), np.asarray(observed, dtype=np.float64)
-    sst = _total_sum_of_squares(observed) if observed.size else None
-    if sst is None:
-        return None
+def polynomial_r2(x, observed, degree: int) -> tuple[float | None, int]:
+    """The R² of the least-squares polynomial of ``degree`` in the input, and how many terms
+    the data can tell apart (fewer where it has fewer distinct inputs): computed on x and y
+    scaled onto [-1, 1], so that it neither overflows nor underflows.  R² None where undefined."""
+    x, yc = _prepared(x, observed)
+    if yc is None:
+        return None, 0
     with np.errstate(all="ignore"):
-        xc, yc = _centred(x), _centred(observed)
-        sxx = float(xc @ xc)
-        return min(1.0, float(xc @ yc) ** 2 / sxx / float(yc @ yc)) if sxx > 0 else 0.0
+        middle, half = (x.max() + x.min()) / 2, (x.max() - x.min()) / 2
+        t = (x - middle) / half if half > 0 else np.zeros_like(x)
+        terms = np.vander(t, degree + 1, increasing=True)
+        coefficients, _, rank, _ = np.linalg.lstsq(terms, yc, rcond=None)
+        residual = yc - terms @ coefficients
+        return max(0.0, 1.0 - float(residual @ residual) / float(yc @ yc)), int(rank)
 
 
-def _centred(values):
-    """``values`` less their mean, divided by their largest size first (R² does not depend on it)."""
-    size = float(np.abs(values).max())
-    scaled = values / size if 0 < size < math.inf else values
-    return scaled - scaled.mean()
+def _prepared(x, observed):
+    """x as floats, and the targets less their mean, divided by their largest size first (R²
+    does not depend on it); None for the targets where R² is undefined."""
+    x, observed = np.asarray(x, dtype=np.float64), np.asarray(observed, dtype=np.float64)
+    size = float(np.abs(observed).max(initial=0.0))
+    scaled = observed / size if 0 < size < math.inf else observed
+    if not observed.size or _total_sum_of_squares(scaled) is None:
+        return x, None
+    return x, scaled - scaled.mean()
 
 
 def training_columns(document: dict) -> list[str | None]:

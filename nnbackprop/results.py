@@ -338,3 +338,11 @@ def state_from(document: dict, hidden: int, path: str):
     passes = document.get("passes")
     state.passes[0] = passes if isinstance(passes, int) and not isinstance(passes, bool) and passes >= 0 else 0
     return state
+
+
+def beside(value: float, tolerance: float) -> str:
+    """``value`` to two digits, or to as many more as it takes not to read as ``tolerance``."""
+    for digits in range(2, 18):
+        if f"{value:.{digits}g}" != f"{tolerance:.{digits}g}":
+            break
+    return f"{value:.{digits}g}"

@@ -29,6 +29,7 @@ from .units import IDENTITY, Units, one_value
 
 FLAT_CEILING_ROWS = 1_000_000  # a flat fit's data is sorted (for each input's mean) up to this many rows: 0.1 s
 LINE = 1e-4  # a fit whose SSR is within this share of the least-squares line's is no better than that line
+BENDS = 10.0  # the data bends where the cubic's F statistic against the line is above this (p < 0.001 at 100 rows)
 
 
 def fit(
@@ -52,7 +53,8 @@ def fit(
     dotted key (``**{"training.max_epochs": 100}``), ``seed=N`` (start from weights
     drawn with seed N, as ``train --seed``) or ``data=(x, y)``.  ``resume`` carries on
     the run in a result file; ``init_params`` starts from a result's parameters.
-    ``progress(epoch, ssr)`` is called now and then during training; ``interrupt``
+    ``progress(epoch, ssr)`` is called now and then during training (with
+    lm or auto and restarts, for each start in turn, its epochs from 0); ``interrupt``
     (a :class:`~nnbackprop.training.Interrupt`) stops it when its ``signal`` is set.
     With ``snapshots``, the document keeps the parameters of a thinned set of epochs
     (``"snapshots"``), for :func:`nnbackprop.report.page`.  ``engine="dask"`` runs every
@@ -288,10 +290,15 @@ def flat_advice(x, y, restarts=1) -> str:
     if (ceiling := _flat_ceiling(x, y)) is not None:
         return (
             f"each input's targets average about the same, so no curve of the input does much better: the best "
-            f"any can reach is R² {ceiling:.2f}, the mean at each input"
+            f"any can reach is R² {flat_r2(ceiling)}, the mean at each input"
         )
     either = "either the targets do not depend on the input, or this is a flat stationary point"
     return f"{either}: try {more_starts(restarts)}"
+
+
+def flat_r2(r2: float) -> str:
+    """An R² below ``optimizers.FLAT`` for a person: 0.0086 (not 0.01, which it is below), 0.00 near 0."""
+    return results.beside(r2, optimizers.FLAT) if abs(r2) >= 1e-4 else "0.00"
 
 
 def more_starts(restarts: int) -> str:
@@ -301,14 +308,20 @@ def more_starts(restarts: int) -> str:
 
 def straight_line(r2, x, y) -> float | None:
     """The R² of the least-squares line, where a converged fit of R² ``r2`` is no better than
-    that line (its SSR within ``LINE`` of the line's) and some curve of the input is (each
-    input's mean is better than the line); else None.  Data in memory only, as for a flat fit."""
+    that line (its SSR within ``LINE`` of the line's) and the data bends: the least-squares
+    cubic beats the line by more than noise would (an F statistic above ``BENDS``; where the
+    cubic has no rows to spare, by fitting them); else None.  Data in memory only, as for a
+    flat fit."""
     if r2 is None or r2 < optimizers.FLAT or not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
         return None
-    if len(x) > FLAT_CEILING_ROWS or (line := metrics.line_r2(x, y)) is None or 1 - r2 < (1 - line) * (1 - LINE):
+    if len(x) > FLAT_CEILING_ROWS or (line := metrics.polynomial_r2(x, y, 1)[0]) is None:
         return None
-    better = metrics.best_r2(x, y)  # a line through two inputs' means is the best curve there is
-    return line if 1 - better < (1 - line) * (1 - LINE) else None
+    cubic, terms = metrics.polynomial_r2(x, y, 3)
+    if 1 - r2 < (1 - line) * (1 - LINE) or terms <= 2:  # better than the line, or two inputs: a line is all
+        return None
+    gained, left, spare = cubic - line, 1 - cubic, len(x) - terms
+    bends = gained > LINE * (1 - line) if spare <= 0 or left <= 0 else gained / (terms - 2) / (left / spare) > BENDS
+    return line if bends else None
 
 
 def _flat_ceiling(x, y) -> float | None:

@@ -394,8 +394,14 @@ def _note(state, r, track, since, units):
         state.losses.append(np.full(len(state.reasons), np.nan))
     for epoch in range(since, track.epoch + 1):
         state.losses[epoch][r] = units.ssr(track.losses[epoch])
-    state.running, state.epochs[r], state.passes[r] = r, track.epoch, track.passes
-    state.theta[r], state.best_theta[r] = units.original(track.theta), units.original(track.best_theta)
+    state.running = r
+    _write(state, r, track, units)
+
+
+def _write(state, r, track, units):
+    """Start ``r``'s parameters, epochs, passes and best from ``track`` into ``state``, in the data's units."""
+    state.theta[r], state.epochs[r], state.passes[r] = units.original(track.theta), track.epoch, track.passes
+    state.best_theta[r] = units.original(track.best_theta)
     state.best_loss[r], state.best_epoch[r] = units.ssr(track.best_loss), track.best_epoch
 
 
@@ -409,11 +415,5 @@ def _sync(state, tracks, units):
     if state.stepped is None:
         state.stepped = np.full_like(state.theta, np.nan)
     for i, track in enumerate(tracks):
-        state.theta[i], state.epochs[i], state.reasons[i] = units.original(track.theta), track.epoch, track.reason
-        state.stepped[i] = track.theta
-        state.best_theta[i], state.best_loss[i], state.best_epoch[i] = (
-            units.original(track.best_theta),
-            units.ssr(track.best_loss),
-            track.best_epoch,
-        )
-        state.passes[i] = track.passes
+        _write(state, i, track, units)
+        state.reasons[i], state.stepped[i] = track.reason, track.theta

@@ -537,9 +537,10 @@ def test_resume_from_stdin(write_config, tmp_path, invoke):
     [(0.37, "0.37"), (1.05e-4, "0.00011"), (1.00507e-4, "0.000101"), (9.996e-5, "9.996e-05"), (1e-4, "0.0001")],
 )
 def test_a_cosine_beside_its_tolerance_never_reads_as_the_tolerance_unless_it_is(cosine, shown):
-    from nnbackprop.cli.train import _beside
+    from nnbackprop.results import beside
 
-    assert _beside(cosine, 1e-4) == shown
+    assert beside(cosine, 1e-4) == shown
+    assert beside(0.00999, 0.01) == "0.00999" and beside(0.0086, 0.01) == "0.0086"
 
 
 @pytest.mark.parametrize(

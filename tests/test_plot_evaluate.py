@@ -172,7 +172,7 @@ def test_plot_overlay_needs_the_training_columns(trained, tmp_path, invoke):
     out = tmp_path / "fit.png"
     result = invoke("plot", trained[0], "--out", out, "--data", extra)
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {extra}: no column 'dosage' (columns: dose, effect)\n"
+    assert result.stderr == f"Error: {extra}: line 1: no column 'dosage' (columns: dose, effect)\n"
     assert not out.exists()
 
 
@@ -264,7 +264,7 @@ def test_evaluate_missing_column_names_the_columns(hand_model, tmp_path, invoke)
     result = invoke("evaluate", "-p", hand_model, "-d", data)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == f"Error: {data}: no column 'x' (columns: dose, response)\n"
+    assert result.stderr == f"Error: {data}: line 1: no column 'x' (columns: dose, response)\n"
 
 
 def test_evaluate_r2_is_undefined_for_constant_targets(hand_model, tmp_path, invoke):
@@ -453,13 +453,16 @@ def test_best_r2_is_the_fit_of_each_inputs_mean_target():
     assert metrics.best_r2(np.arange(3.0), np.ones(3)) is None
 
 
-def test_line_r2_is_the_least_squares_lines():
+def test_polynomial_r2_is_the_least_squares_polynomials():
     rng = np.random.default_rng(8)
     for scale in (1.0, 1e-200, 1e200):
         x = rng.uniform(0, 3, 30) * scale
-        y = np.exp(x / scale) + rng.standard_normal(30)
-        fitted = np.polyval(np.polyfit(x / scale, y, 1), x / scale)
-        expected = 1 - np.sum((y - fitted) ** 2) / np.sum((y - y.mean()) ** 2)
-        assert metrics.line_r2(x, y) == pytest.approx(expected, rel=1e-12)
-    assert metrics.line_r2(np.ones(4), np.arange(4.0)) == 0.0  # one input: the line is the mean
-    assert metrics.line_r2(np.arange(3.0), np.ones(3)) is None
+        y = np.exp(x / scale) * scale + rng.standard_normal(30) * scale
+        for degree in (1, 3):
+            fitted = np.polyval(np.polyfit(x / scale, y / scale, degree), x / scale)
+            expected = 1 - np.sum((y / scale - fitted) ** 2) / np.sum((y / scale - y.mean() / scale) ** 2)
+            assert metrics.polynomial_r2(x, y, degree) == (pytest.approx(expected, rel=1e-10), degree + 1)
+    assert metrics.polynomial_r2(np.ones(4), np.arange(4.0), 3) == (0.0, 1)  # one input: the mean
+    assert metrics.polynomial_r2(np.repeat([0.0, 1.0], 3), np.arange(6.0), 3)[1] == 2  # two: a line
+    assert metrics.polynomial_r2(np.arange(3.0), np.ones(3), 1) == (None, 0)
+    assert metrics.best_r2(np.repeat([0.0, 1.0], 2), np.array([0.0, 1, 0, 1]) * 1e300) == pytest.approx(0.0, abs=1e-12)

@@ -295,26 +295,22 @@ def _rate_hint(job) -> str:
     )
 
 
-def _rate_too_large(doc, job) -> str | None:
-    """Where gd at a fixed rate raised the SSR from one epoch to the next (at a stable rate it
-    never does), that the rate is too large, with a rate to try; else None."""
-    if not job.settings.fixed_rate:
+def _rate_too_large(doc, job, flat=False) -> str | None:
+    """Where gd at a fixed rate ended above the SSR it started from (or, for a ``flat`` fit,
+    raised it on the way there: a step too large can leave every neuron off), that the rate
+    is too large, with one to try; else None.  (A rise early in a run that then falls, as
+    at rate 0.1 on the dosage data, is no sign: such a run converges.)"""
+    losses = [math.nan if loss is None else loss for loss in doc["loss_history"]]
+    if not job.settings.fixed_rate or not losses:
         return None
-    losses = np.array([math.nan if loss is None else loss for loss in doc["loss_history"]])
-    rises = np.flatnonzero(losses[1:] > losses[:-1] * (1 + RISE))
+    if losses[-1] > losses[0] * (1 + RISE):
+        return f"the SSR ended above where it started ({losses[0]:.6g} to {losses[-1]:.6g}): {_rate_hint(job)}"
+    rises = np.flatnonzero(np.array(losses[1:]) > np.array(losses[:-1]) * (1 + RISE)) if flat else []
     if not len(rises):
         return None
     k = int(rises[0]) + 1
     rose = f"the SSR rose at epoch {k} ({losses[k - 1]:.6g} to {losses[k]:.6g})"
-    return f"{rose}: the rate is too large; {_rate_hint(job)}"
-
-
-def _beside(value: float, tolerance: float) -> str:
-    """``value`` to two digits, or to as many more as it takes not to read as ``tolerance``."""
-    for digits in range(2, 18):
-        if f"{value:.{digits}g}" != f"{tolerance:.{digits}g}":
-            break
-    return f"{value:.{digits}g}"
+    return f"{rose}, so the rate may be too large: {_rate_hint(job)}"
 
 
 def _not_converged(doc, job) -> str:
@@ -322,7 +318,7 @@ def _not_converged(doc, job) -> str:
     t = doc["config"]["training"]
     cosine = doc.get("gradient_cosine")
     test = (
-        f"the gradient is still large (cosine {_beside(cosine, t['gradient_tolerance'])} > tolerance "
+        f"the gradient is still large (cosine {results.beside(cosine, t['gradient_tolerance'])} > tolerance "
         f"{t['gradient_tolerance']:g})"
         if cosine is not None
         else "the gradient is not finite"
@@ -419,15 +415,14 @@ def _summary(doc, out, job, verbose=False):
         tolerance = doc["config"]["training"]["gradient_tolerance"]
         cosine = doc["gradient_cosine"]
         if cosine is not None and cosine <= tolerance:
-            say(f"converged: the gradient is small (cosine {_beside(cosine, tolerance)} <= {tolerance:g})")
+            say(f"converged: the gradient is small (cosine {results.beside(cosine, tolerance)} <= {tolerance:g})")
         else:
             against = "|observed - mean|" if doc.get("r2") is not None else _constant_scale(job)
             say(f"converged: an exact fit (√SSR <= {tolerance:g} × {against})")
         restarts = job.config.training.restarts
         if doc.get("r2") is not None and doc["r2"] < optimizers.FLAT:
-            r2 = f"{doc['r2']:.2g}" if abs(doc["r2"]) >= 1e-4 else "0.00"  # 0.0086 is below 0.01
-            flat = f"but the fit is no better than a constant (R² {r2} on the training data)"
-            say(f"{flat}: {_rate_too_large(doc, job) or run.flat_advice(job.x, job.y, restarts)}", fg="yellow")
+            flat = f"but the fit is no better than a constant (R² {run.flat_r2(doc['r2'])} on the training data)"
+            say(f"{flat}: {_rate_too_large(doc, job, True) or run.flat_advice(job.x, job.y, restarts)}", fg="yellow")
         elif (line := run.straight_line(doc.get("r2"), job.x, job.y)) is not None:
             say(
                 f"but the fit is no better than a straight line (R² {doc['r2']:.4f}, the least-squares line's "
