@@ -312,9 +312,12 @@ def straight_line(r2, x, y) -> float | None:
     cubic beats the line by more than noise would (an F statistic above ``BENDS``; where the
     cubic has no rows to spare, by fitting them); else None.  Data in memory only, as for a
     flat fit."""
-    if r2 is None or r2 < optimizers.FLAT or not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
-        return None
-    if len(x) > FLAT_CEILING_ROWS or (line := metrics.polynomial_r2(x, y, 1)[0]) is None:
+    if (
+        r2 is None
+        or r2 < optimizers.FLAT
+        or not _looked_at(x, y)
+        or (line := metrics.polynomial_r2(x, y, 1)[0]) is None
+    ):
         return None
     cubic, terms = metrics.polynomial_r2(x, y, 3)
     if 1 - r2 < (1 - line) * (1 - LINE) or terms <= 2:  # better than the line, or two inputs: a line is all
@@ -326,10 +329,15 @@ def straight_line(r2, x, y) -> float | None:
 
 def _flat_ceiling(x, y) -> float | None:
     """:func:`metrics.best_r2` where it is below ``optimizers.FLAT`` (the data in memory, as most is), else None."""
-    if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)) or len(x) > FLAT_CEILING_ROWS:
+    if not _looked_at(x, y):
         return None
     ceiling = metrics.best_r2(x, y)
     return ceiling if ceiling is not None and ceiling < optimizers.FLAT else None
+
+
+def _looked_at(x, y) -> bool:
+    """Whether a fit's data is looked at for a better curve: in memory, at most ``FLAT_CEILING_ROWS`` rows."""
+    return isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and len(x) <= FLAT_CEILING_ROWS
 
 
 def _with_snapshots(state, on_epoch, every):
