@@ -66,7 +66,7 @@ def load_xy(path: str, input: str | None, target: str | None, progress=None, dig
         names, arrays = stream_columns(path, pick, progress, digest)
     except DataError as e:  # a column the config does not name may be the one at fault: say which it took
         raise DataError(f"{e}; {notes[given]}" if notes is not None and len(notes) > given else str(e)) from None
-    if names[0] == names[1]:
+    if names[0] == names[1]:  # a file of one column, which the config names
         raise DataError(f"{path}: needs an input and a target column, found only '{names[0]}' for both")
     return names, arrays
 
@@ -100,6 +100,8 @@ def stream_columns(path, pick, progress=None, digest=None):
             raise DataError(f"{path}: line {number}: no header row (the first line holds only numbers)")
         indices = [_column_index(header, name, position, path, number) for position, name in enumerate(names)]
         used = [header[i] for i in indices]
+        if len(set(used)) < len(used):  # columns taken by position whose names are the same
+            _duplicated(header, next(name for name in used if used.count(name) > 1), f"{path}: line {number}")
         out, rows = None, 0
         for start, block, lines in itertools.chain([first], blocks):
             values = _parse_block(block, path, start, number, len(header), indices, used)
@@ -514,13 +516,19 @@ def _column_index(columns, name, position, source, line=None):
         if position >= len(columns):
             raise DataError(f"{where}: needs at least {position + 1} columns, found {len(columns)}{separator}")
         return position
+    found = _duplicated(columns, name, where)
+    if found:
+        return found[0]
+    raise DataError(f"{where}: no column '{name}' (columns: {', '.join(columns)}){separator}")
+
+
+def _duplicated(columns, name, where) -> list[int]:
+    """Where ``name`` is in the header ``columns``: an error where it is more than once."""
     found = [k for k, column in enumerate(columns) if column == name]
     if len(found) > 1:
         numbers = " and ".join(str(k + 1) for k in found)
         raise DataError(f"{where}: {len(found)} columns are named '{name}' (columns {numbers}): rename all but one")
-    if found:
-        return found[0]
-    raise DataError(f"{where}: no column '{name}' (columns: {', '.join(columns)}){separator}")
+    return found
 
 
 def _parse_body(lines, start, ncols, indices, names, source, line_offset=0):

@@ -241,6 +241,9 @@ def test_a_named_column_that_two_header_cells_share_is_refused(tmp_path):
         load_xy(str(path), None, "y")
     with pytest.raises(DataError, match="2 columns are named 'y'"):  # the target not named: the first free one
         load_xy(str(path), "x", None)
+    path.write_text("x,x,y\n1,2,3\n2,3,4\n")  # neither named: the first two, which share a name
+    with pytest.raises(DataError, match=r": line 1: 2 columns are named 'x' \(columns 1 and 2\): rename all but one$"):
+        load_xy(str(path), None, None)
     path.write_text("x;y\n1;2\n")
     with pytest.raises(DataError, match=r"no column 'y' \(columns: x;y\) \(it holds ';': columns are separated"):
         load_xy(str(path), None, "y")
