@@ -104,7 +104,12 @@ def stream_columns(path, pick, progress=None, digest=None):
             _duplicated(header, next(name for name in used if used.count(name) > 1), f"{path}: line {number}")
         out, rows = None, 0
         for start, block, lines in itertools.chain([first], blocks):
-            values = _parse_block(block, path, start, number, len(header), indices, used)
+            try:
+                values = _parse_block(block, path, start, number, len(header), indices, used)
+            except DataError as e:  # "# made by me, today" and then the header: the comment was taken for it
+                if not (rows == 0 and header[0].startswith("#") and _names_only(block)):
+                    raise
+                raise DataError(f"{e} (the first line is the header: a comment cannot come before it)") from None
             if progress is not None and size:
                 progress(start + len(block), size)
             number += lines
@@ -497,6 +502,13 @@ def _split(line, source, number):
         raise DataError(f"{source}: line {number}: {e}") from None
 
 
+def _names_only(block: bytes) -> bool:
+    """Whether the first line of ``block`` that is not blank holds no number: a header, by the look of it."""
+    line = next((line for line in block.split(b"\n") if line.strip()), b"")
+    cells = line.decode("utf-8", "replace").split(",")
+    return not any(_is_number(cell) for cell in cells)
+
+
 def _is_number(cell: str) -> bool:
     try:
         float(cell)
@@ -510,7 +522,7 @@ def _column_index(columns, name, position, source, line=None):
     where = source if line is None else f"{source}: line {line}"
     one = columns[0] if len(columns) == 1 else ""  # a header of one cell: split by something else?
     separator = next((f" (it holds {s!r}: columns are separated by commas)" for s in ";\t|" if s in one), "")
-    if one.startswith("#"):
+    if columns[0].startswith("#"):
         separator = " (the first line is the header: a comment cannot come before it)"
     if name is None:
         if position >= len(columns):

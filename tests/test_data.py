@@ -76,6 +76,7 @@ def test_tolerated_forms(tmp_path, content):
         ("dosage;efficacy\n0;0\n", "no column 'dosage' (columns: dosage;efficacy) (it holds ';': columns are"),
         ("dosage\tefficacy\n0\t0\n", "(it holds '\\t': columns are separated by commas)"),
         ("# my data\ndosage,efficacy\n0,0\n", "(the first line is the header: a comment cannot come before it)"),
+        ("# mine, 2026\ndosage,efficacy\n0,0\n", "(columns: # mine, 2026) (the first line is the header: a comment"),
     ],
 )
 def test_refused_with_line_and_column(tmp_path, content, message):
@@ -83,6 +84,17 @@ def test_refused_with_line_and_column(tmp_path, content, message):
         load(tmp_path, content)
     assert str(e.value).startswith(str(tmp_path / "d.csv"))
     assert message in str(e.value)
+
+
+def test_a_comment_before_the_header_is_named_where_the_columns_are_taken_by_position(tmp_path):
+    with pytest.raises(DataError) as e:  # the comment's cells are the header; the header, the first row
+        load(tmp_path, "# mine, 2026\ndosage,efficacy\n0,0\n", names=(None, None))
+    assert str(e.value).endswith(
+        "'dosage' is not a number (the first line is the header: a comment cannot come before it)"
+    )
+    with pytest.raises(DataError) as e:  # '#dosage' may be a column's name: a bad cell under it is only that
+        load(tmp_path, "#dosage,efficacy\n0,0\n0.5,abc\n", names=(None, None))
+    assert str(e.value).endswith("line 3, column 'efficacy': 'abc' is not a number")
 
 
 def test_missing_file_and_directory(tmp_path):
