@@ -8,6 +8,7 @@ printing, no stdin or stdout: the command line is a thin shell over :func:`prepa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import os
@@ -260,15 +261,23 @@ class Run:
     def summary(self) -> str:
         """One line: the optimizer, epochs, stop reason, SSR and the verdict."""
         verdict = "converged" if self.converged else "not converged"
-        if self.converged and self.verdict.r2 is not None and self.verdict.r2 < optimizers.FLAT:
-            verdict += ", but no better than a constant (R² below 0.01)"
+        return f"{results.headline(self.document)}, {verdict}{self._caveat}"
+
+    @functools.cached_property
+    def _caveat(self) -> str:
+        """What the verdict adds where a converged fit is no better than a constant or a straight
+        line (a look at the data: once a run, for the notebook that shows it again and again)."""
+        if not self.converged:
+            return ""
+        if self.verdict.r2 is not None and self.verdict.r2 < optimizers.FLAT:
+            caveat = ", but no better than a constant (R² below 0.01)"
             if one_value(self.x):
-                verdict += "; every input is the same"
-            elif _flat_ceiling(self.x, self.y) is not None:
-                verdict += "; each input's targets average about the same"
-        elif self.converged and (line := straight_line(self.verdict.r2, self.x, self.y)) is not None:
-            verdict += f", but no better than a straight line (R² {line:.4f})"
-        return f"{results.headline(self.document)}, {verdict}"
+                return caveat + "; every input is the same"
+            if _flat_ceiling(self.x, self.y) is not None:
+                return caveat + "; each input's targets average about the same"
+            return caveat
+        line = straight_line(self.verdict.r2, self.x, self.y)
+        return "" if line is None else f", but no better than a straight line (R² {line:.4f})"
 
     def __repr__(self) -> str:
         return f"<nnbackprop.Run {self.summary()}>"
