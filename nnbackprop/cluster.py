@@ -35,14 +35,14 @@ except ImportError as error:  # pragma: no cover - the extra is installed where 
     raise ImportError("the dask engine needs dask and distributed: pip install 'nnbackprop[dask]'") from error
 
 # Partition boundaries at multiples of ALIGN rows fall on the block boundaries of the kernel
-# (CHUNK = 2^15 rows) and of network.blocks (2^20 / P rounded down to a power of two: at most
-# 2^18 for P >= 4, that is H >= 1), so the blocks, and their sums, are the one-machine ones.
+# (CHUNK = 2^15 rows) and of network.blocks (2^19 / P rounded down to a power of two: at most
+# 2^17 for P >= 4, that is H >= 1), so the blocks, and their sums, are the one-machine ones.
 ALIGN = 1 << 18
 MAX_PARTITION = 1 << 23  # rows per partition by default at most: 128 MB of x and y on a worker
 # A LocalCluster with no dashboard whose scheduler's HTTP server (always started) takes a free
 # port: the default, 8787, may be another cluster's, and then distributed warns.
 QUIET = {"dashboard_address": None, "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}}
-SPREAD_ROWS = 1 << 20  # network.spread's blocks for data that is not an array (network.blocks(n))
+SPREAD_ROWS = network.BLOCK_CELLS  # network.spread's blocks for data that is not an array (network.blocks(n))
 
 assert ALIGN % CHUNK == 0 and ALIGN >= max(1, network.BLOCK_CELLS // 4)
 
@@ -279,7 +279,7 @@ class DaskObjective:
 
     def spread(self, centred: bool = True) -> float:
         """:func:`network.spread` of the targets: of the arrays given, or, for a ``.npy`` file,
-        computed on the workers as network does for data on disk (blocks of 2^20 rows)."""
+        computed on the workers as network does for data on disk (blocks of SPREAD_ROWS rows)."""
         if centred not in self._spreads:
             local = self._observed is not None
             value = network.spread(self._observed, centred) if local else self._spread_on_workers(centred)

@@ -145,7 +145,8 @@ def test_normal_equations_equal_the_kernels_bit_for_bit(client, full, hidden, n,
 
 @pytest.mark.parametrize("which", ["network", "Kernel"])
 def test_normal_equation_parts_add_up_to_normal_equations(which):
-    x, y, theta = problem(3 * 2**17 + 5, 2)
+    block = next(network.blocks(2**30, 7)).stop  # network's rows a block for 7 parameters
+    x, y, theta = problem(3 * block + 5, 2)
     columns = np.arange(7)
     if which == "network":
         parts = list(network.normal_equation_parts(theta[0], x, y, "softplus", columns))
@@ -204,7 +205,9 @@ def write_npy(path, x, y, extra_columns=0):
 def test_spread_of_npy_on_the_workers(client, tmp_path):
     x, y, _ = problem(2**20 + 1000, 1)
     path = write_npy(tmp_path / "data.npy", x, y)
-    with DaskObjective(path=path, client=client, rows=2**20) as objective:  # network's blocks of 2^20 rows
+    with DaskObjective(
+        path=path, client=client, rows=2**20
+    ) as objective:  # partitions of two of network.spread's blocks
         assert objective.spread() == network.spread(OnDisk(y))
         assert objective.spread(centred=False) == network.spread(OnDisk(y), centred=False)
         assert objective.spread(centred=False) == pytest.approx(np.linalg.norm(y), rel=1e-12)
