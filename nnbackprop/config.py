@@ -8,6 +8,7 @@ its error.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from collections import abc
 from dataclasses import dataclass, field
@@ -336,7 +337,10 @@ def given(config, overrides=None):
         dotted = {SECTIONS.get(key, key): value for key, value in overrides.items()}
         for key in dotted:
             if key.split(".")[0] not in ("data", "model", "init", "training", "output"):
-                raise ConfigError(f"fit({key}=...): unknown key (known: {', '.join(SECTIONS)}, seed, data)")
+                known = [*SECTIONS, "seed", "data"]
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
+                raise ConfigError(f"fit({key}=...): unknown key ({hint})")
     else:
         arrays, dotted = None, None
     if isinstance(config, abc.Mapping):
@@ -385,8 +389,10 @@ def _arrays(value, where):
         raise ConfigError(f"{where}: expected a pair of real arrays (x, y), or {{'path': CSV}}") from None
     if x.ndim != 1 or y.ndim != 1 or len(x) != len(y):
         raise ConfigError(f"{where}: x and y must be 1-D and of one length, got shapes {x.shape} and {y.shape}")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise ConfigError(f"{where}: every value must be a finite number")
+    for name, values in (("x", x), ("y", y)):
+        if not np.isfinite(values).all():
+            first = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise ConfigError(f"{where}: {name}[{first}] is {values[first]}: every value must be a finite number")
     if not len(x):
         raise ConfigError(f"{where}: no rows of data")
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
