@@ -373,13 +373,14 @@ _LOAD_OPTIONS = dict(
 )
 
 
-def iter_inputs(path: str, column: str | None, block: int = 65536):
+def iter_inputs(path: str, column: str | None, block: int = 65536, trained: str | None = None):
     """Yield the inputs in ``path`` (a path or a :class:`~nnbackprop.files.Stream`) as float64
     arrays of at most ``block`` values.
 
     The file is either one number per line or a CSV with a header row, read from
-    ``column`` (or its only column).  It is read a block of lines at a time, so a large
-    file never sits in memory whole.
+    ``column``, or where that is None from ``trained`` (the column a result was trained on)
+    where the file has it, else from its only column.  It is read a block of lines at a
+    time, so a large file never sits in memory whole.
     """
     stream = _open_text(path)
     try:
@@ -401,6 +402,9 @@ def iter_inputs(path: str, column: str | None, block: int = 65536):
                     raise _never_closes(path, first)
                 line, number, still = line + more, number + 1, _still_open(more.encode(), True)
             columns = [cell.strip() for cell in _split(line.rstrip("\n"), path, first)]
+            lone = len(columns) == 1 and not any(s in columns[0] for s in ";\t|")  # not one split wrong
+            if column is None and trained is not None and not (lone and trained not in columns):
+                column = trained
             if column is None and len(columns) > 1:
                 raise DataError(f"{path}: line {first}: which column holds the input? (columns: {', '.join(columns)})")
             indices = [_column_index(columns, column, 0, path, first)]

@@ -158,6 +158,9 @@ class Outputs:
         folder = os.path.dirname(real)
         try:
             os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"{path}: cannot create the folder {folder}: {e.strerror or e}") from None
+        try:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(real), suffix=".tmp")
         except OSError as e:
             raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
@@ -268,6 +271,12 @@ def check_writable(path):
         raise OutputError(f"{path}: cannot write: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"{path}: cannot write: no permission to write in {folder}")
+    try:  # root passes every permission test, and some folders (/proc, a read-only mount) refuse anyway
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".nnbackprop-", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write in {folder}: {e.strerror or e}") from None
     longest = max(real[len(folder) :].split(os.sep), key=len)
     if len(os.fsencode(longest)) > _name_max(folder):
         raise OutputError(f"{path}: cannot write: the file name is longer than {_name_max(folder)} bytes")

@@ -151,6 +151,24 @@ def test_a_long_name_that_passes_dry_run_is_written(job):
     assert json.loads((job / name).read_text())["epochs"] == 30 and no_temp_files(job)
 
 
+@pytest.mark.parametrize("option", ["--out", "--report", "--history-csv"])
+def test_a_folder_that_cannot_be_made_is_refused_by_dry_run_as_by_the_run(job, option):
+    """Root passes every permission test, and /proc lets no one make a folder in it: --dry-run said valid
+    where the run then failed (exit 2), and that failure did not name the folder."""
+    place = "/proc/nope/out.txt"
+    for extra in (["--dry-run"], []):
+        result = invoke("train", "-c", "c.yaml", option, place, "-q", *extra)
+        one_error_line(result.stderr, result.exit_code)
+        assert f"{place}: cannot write in /proc: " in result.stderr
+    assert no_temp_files(job)
+
+
+def test_dry_run_quiet_says_nothing(job):
+    result = invoke("train", "-c", "c.yaml", "--dry-run", "-q")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert json.loads(result.stdout)["model"]["hidden"] >= 1
+
+
 def test_a_name_too_long_for_the_folder_is_refused_up_front(job):
     result = invoke("train", "-c", "c.yaml", "--out", "a" * 256 + ".json", "--dry-run")
     one_error_line(result.stderr, result.exit_code)

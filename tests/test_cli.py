@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import STATQUEST_CONFIG, STATQUEST_OPTIMIZED
+from conftest import ROOT, STATQUEST_CONFIG, STATQUEST_OPTIMIZED
 
 from nnbackprop.cli import ExitStatus, cli
 from nnbackprop.network import forward
@@ -192,6 +192,21 @@ def test_help_lists_every_exit_code_and_every_command_has_an_example(invoke):
         assert f"nnbackprop {name}" in help_text, name
 
 
+def test_a_diverged_runs_proposed_rate_comes_with_a_min_step_size_it_does_not_stop_on_at_once(invoke):
+    """At the rate stable at the sine config's start (2e-4), steps fell below the default min_step_size
+    after 87 epochs at SSR 70 (it started at 2600): the proposal names a min_step_size to go with it."""
+    sine = str(ROOT / "configs" / "sine.yaml")
+    result = invoke("train", "-c", sine, "--lr", "0.1", "--out", "-", "-q")
+    assert result.exit_code == 3
+    proposed = re.search(r"try learning_rate: ([0-9.e-]+) .* with min_step_size: ([0-9.e-]+) ", result.stderr)
+    assert proposed, result.stderr
+    alone = json.loads(invoke("train", "-c", sine, "--lr", proposed[1], "--out", "-", "-q").stdout)
+    assert alone["stop_reason"] == "min_step_size" and alone["epochs"] < 200
+    both = ("--lr", proposed[1], "--set", f"training.min_step_size={proposed[2]}")
+    paired = json.loads(invoke("train", "-c", sine, *both, "--epochs", 20000, "--out", "-", "-q").stdout)
+    assert paired["stop_reason"] == "max_epochs" and paired["final_loss"] < alone["final_loss"] / 2
+
+
 def test_version(invoke):
     from nnbackprop import __version__
 
@@ -205,10 +220,13 @@ def test_divergence_writes_strict_json_and_exits_3(write_config, tmp_path, invok
     assert result.exit_code == 3
     assert "diverged" in result.stderr
     proposed = re.search(
-        r"try learning_rate: ([0-9.e-]+) \(stable at the start, now 50\), or learning_rate: auto", result.stderr
+        r"try learning_rate: ([0-9.e-]+) \(stable at the start, now 50\)( with min_step_size: ([0-9.e-]+) "
+        r"\(its first step is [0-9.e-]+\))?, or learning_rate: auto, or optimizer: lm",
+        result.stderr,
     )
     assert proposed, result.stderr
-    stable = invoke("train", "-c", config, "--lr", proposed[1], "--out", "-", "-q")
+    steps = ["--set", f"training.min_step_size={proposed[3]}"] if proposed[3] else []
+    stable = invoke("train", "-c", config, "--lr", proposed[1], *steps, "--out", "-", "-q")
     assert stable.exit_code == 0  # the proposed rate, from the data, does not diverge
     doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert doc["stop_reason"] == "diverged"

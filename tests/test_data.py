@@ -127,6 +127,36 @@ def test_iter_inputs_reads_values_or_a_csv_column_in_blocks(tmp_path):
     assert np.concatenate(list(iter_inputs(str(csv), "dosage", block=2))).tolist() == [1, 2, 3]
 
 
+@pytest.mark.parametrize(
+    ("header", "column", "read"),
+    [
+        ("a", None, [1, 2]),  # the only column, whatever its name (predict's help says so)
+        ("dosage,b", None, [1, 2]),  # the trained column, where the file has it
+        ("b,dosage", None, [2, 3]),
+        ("a", "a", [1, 2]),
+    ],
+)
+def test_iter_inputs_reads_the_trained_column_or_the_only_one(tmp_path, header, column, read):
+    csv = tmp_path / "c.csv"
+    width = header.count(",") + 1
+    csv.write_text(header + "\n" + "".join(",".join(str(r + k) for k in range(width)) + "\n" for r in (1, 2)))
+    assert np.concatenate(list(iter_inputs(str(csv), column, trained="dosage"))).tolist() == read
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        ("a,b", "no column 'dosage' (columns: a, b)"),  # two columns, neither the trained one: which?
+        ("a;b", "(it holds ';': columns are separated by commas)"),  # one column, split wrong
+    ],
+)
+def test_iter_inputs_does_not_guess_among_columns(tmp_path, header, said):
+    csv = tmp_path / "c.csv"
+    csv.write_text(header + "\n1,2\n")
+    with pytest.raises(DataError, match=re.escape(said)):
+        list(iter_inputs(str(csv), None, trained="dosage"))
+
+
 def test_iter_inputs_names_the_line_of_a_bad_value_in_a_later_block(tmp_path):
     values = tmp_path / "v.txt"
     values.write_text("1\n2\n3\n4\nfour\n")

@@ -487,6 +487,26 @@ def test_a_straight_fit_to_noisy_data_on_a_line_is_not_called_one(tmp_path, invo
         assert "straight line" not in result.stderr
 
 
+def test_a_run_cut_off_while_it_crawls_is_not_told_to_raise_max_epochs(tmp_path, invoke):
+    """sqrt(x) on [0, 100] asks for an infinitely sharp bend at 0: lm's weights grow without end
+    while the SSR falls 0.06% in 500 iterations (R² 0.99997). Cut off at 100 iterations it still fell
+    15% in the last 10: then, and only then, more iterations are the advice."""
+    x = np.linspace(0, 100, 40)
+    np.savetxt(tmp_path / "sqrt.csv", np.column_stack([x, np.sqrt(x)]), delimiter=",", header="x,y", comments="")
+    (tmp_path / "sqrt.yaml").write_text("data: {path: sqrt.csv}\nmodel: {hidden: 3}\ninit: {seed: 1}\n")
+    for epochs, crawls in ((100, False), (5000, True)):
+        result = invoke("train", "-c", tmp_path / "sqrt.yaml", "--epochs", epochs, "--out", "-")
+        doc = json.loads(result.stdout)
+        assert doc["stop_reason"] == "max_epochs" and doc["converged"] is False
+        losses = doc["loss_history"]
+        fell = 1 - losses[-1] / losses[-1 - epochs // 10]
+        assert (fell < 0.01) is crawls
+        said = result.stderr.split("not converged: ")[1]
+        assert f"the SSR fell {fell:.2%} over the last {epochs // 10:,} epochs" in said
+        assert ("more epochs gain little" in said) is crawls
+        assert ("raise training.max_epochs" in said) is not crawls
+
+
 def test_gd_at_a_rate_that_raised_the_ssr_is_told_the_rate_is_too_large(write_config, invoke, tmp_path):
     """x about 1e6: a rate of 0.01 sends the input weights to -1e11 on the first step. The run then sits
     at a flat fit (50 rows) or bounces (100 rows); more restarts or epochs cannot help, a smaller rate can."""

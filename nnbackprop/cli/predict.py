@@ -59,7 +59,7 @@ def predict(params_path, values, input_path, input_column, fmt, decompose):
     else:
         if input_path is None and sys.stdin.isatty():
             raise InputError("no inputs: give VALUES, --input FILE, or pipe numbers into stdin")
-        blocks = data.iter_inputs(stdin_or(input_path or "-"), input_column or model.input_name)
+        blocks = data.iter_inputs(stdin_or(input_path or "-"), input_column, trained=model.input_name)
     _write_predictions(model, blocks, fmt, decompose)
 
 

@@ -136,10 +136,11 @@ def train(
         for note in job.notes:
             say(f"note: {note}")
     if dry_run:
-        say(
-            f"config {config_path} and data {config.data.path} ({len(job.x)} rows, columns "
-            f"{job.data['input']} -> {job.data['target']}) are valid; nothing written"
-        )
+        if not quiet:
+            say(
+                f"config {config_path} and data {config.data.path} ({len(job.x)} rows, columns "
+                f"{job.data['input']} -> {job.data['target']}) are valid; nothing written"
+            )
         click.echo(json.dumps(config.to_dict(), indent=2))
         return
     started = time.perf_counter()
@@ -289,10 +290,16 @@ def _rate_hint(job) -> str:
         return "check the data for extreme values"
     proposed = optimizers.stable_rate(start, job.objective, job.config.trainable_mask)
     if proposed is None or proposed >= rate:
-        return f"try a smaller learning rate (now {rate:g}), or learning_rate: auto"
-    return (
-        f"try learning_rate: {float(f'{proposed:.2g}'):g} (stable at the start, now {rate:g}), or learning_rate: auto"
-    )
+        return f"try a smaller learning rate (now {rate:g}), or learning_rate: auto, or optimizer: lm"
+    proposed = float(f"{proposed:.2g}")
+    with np.errstate(all="ignore"):
+        _, gradient = job.objective(start[None])
+    first = proposed * float(np.abs(gradient[0] * job.config.trainable_mask).max())
+    smaller = first * SMALL_STEPS
+    said = f"try learning_rate: {proposed:g} (stable at the start, now {rate:g})"
+    if math.isfinite(smaller) and 0 < smaller < t.min_step_size:  # else its steps soon fall below min_step_size
+        said += f" with min_step_size: {float(f'{smaller:.1g}'):g} (its first step is {first:.2g})"
+    return f"{said}, or learning_rate: auto, or optimizer: lm"
 
 
 def _rate_too_large(doc, job, flat=False) -> str | None:
@@ -326,7 +333,7 @@ def _not_converged(doc, job) -> str:
     if (rose := _rate_too_large(doc, job)) is not None:  # more epochs or smaller steps will not help
         return f"{test}; {rose}"
     if doc["stop_reason"] == StopReason.MAX_EPOCHS:
-        how = f"stopped at max_epochs = {t['max_epochs']}; raise training.max_epochs"
+        how = f"stopped at max_epochs = {t['max_epochs']}{_still_falling(doc)}"
     elif doc["stop_reason"] == StopReason.MIN_STEP_SIZE:
         how = f"steps fell below min_step_size = {t['min_step_size']:g}; lower it"
     elif doc["stop_reason"] == StopReason.CONVERGED:  # the same test where it stepped: passed by rounding, at the edge
@@ -340,6 +347,28 @@ def _not_converged(doc, job) -> str:
     if t["optimizer"] == "gd":
         how += ", or try optimizer: lm" + ("" if t["learning_rate"] == "auto" else " or learning_rate: auto")
     return f"{test}; {how}"
+
+
+def _still_falling(doc) -> str:
+    """After "stopped at max_epochs": how much the SSR fell over the last tenth of the epochs,
+    and whether more of them are worth it: not where the SSR fell by less than ``CRAWL`` of
+    itself and R² rose by less than ``CRAWL_R2`` (a fit crawling along a valley, often toward
+    ever larger weights)."""
+    losses, r2 = doc["loss_history"], doc.get("r2")
+    window = max(10, (len(losses) - 1) // 10)
+    if len(losses) <= window or None in (losses[-1], losses[-1 - window]) or not losses[-1 - window] > 0:
+        return "; raise training.max_epochs"
+    fell = 1.0 - losses[-1] / losses[-1 - window]
+    said = f"the SSR fell {fell:.2%} over the last {window:,} epochs"
+    if r2 is None or fell >= CRAWL:
+        return f" and {said}; raise training.max_epochs"
+    rose = fell / (1.0 - fell) * (1.0 - r2)  # its fall over |observed - mean|²
+    if rose >= CRAWL_R2:
+        return f" and {said} (R² rose {rose:.2g}); raise training.max_epochs"
+    return (
+        f", but {said} (R² rose {rose:.2g}, to {r2:.6g}): more epochs gain little, "
+        "this start is about as good as it gets (training.restarts tries others)"
+    )
 
 
 def _platform() -> dict:
@@ -370,6 +399,9 @@ class _signals_to:
 
 SAID = (StopReason.MIN_STEP_SIZE, StopReason.MAX_EPOCHS, StopReason.CONVERGED)  # the summary says why not converged
 SHOWN_PARAMETERS = 25  # the summary lists this many parameters at most (hidden: 8), bar --verbose
+CRAWL = 0.01  # stopped at max_epochs: an SSR that fell by less than this share over the last tenth,
+CRAWL_R2 = 1e-4  # and an R² that rose by less than this: the fit crawls
+SMALL_STEPS = 1e-6  # a proposed rate's min_step_size: this share of its first step
 RISE = 1e-6  # gd at a fixed rate: a rise of the SSR by more than this share, epoch to epoch, is no rounding
 
 
