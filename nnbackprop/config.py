@@ -41,6 +41,9 @@ from .yamltree import (
     text,
     whole,
 )
+from .yamltree import (
+    path as file_path,
+)
 
 MAX_RESTARTS = 10_000  # each start's loss is kept for every epoch
 
@@ -157,7 +160,7 @@ def from_tree(tree: dict, source: str, base: str, arrays: bool = False) -> Confi
     training = _training(training_tree, model.hidden, init)
     output = tree.get("output")
     if output is not None:
-        output = optional(output, text, "output")
+        output = optional(output, file_path, "output")
         if output is not None and output != "-":
             output = _resolve(output, output_where(tree), base)
     notes = _default_optimizer_notes(training_tree, training, model.hidden)
@@ -203,7 +206,7 @@ def _data(tree, source, base, arrays=False) -> DataConfig:
         return DataConfig(None, **columns)
     if "path" not in tree:
         fail(tree, "data.path", "missing (the CSV file to train on)")
-    path = _resolve(text(tree["path"], "data.path"), tree["path"].where, base)
+    path = _resolve(file_path(tree["path"], "data.path"), tree["path"].where, base)
     if path == "-" and source == "-":
         fail(tree["path"], "data.path", "the config already comes from stdin, so the data cannot")
     if path != "-" and (os.path.isdir(path) or not os.path.exists(path)):  # a FIFO or a device is read
@@ -284,7 +287,9 @@ def _training(tree, hidden, init) -> TrainingConfig:
         trainable = name_list(tree["trainable"], "training.trainable")
         names = param_names(hidden)
         known = set(names)
-        for name in trainable:
+        for i, name in enumerate(trainable):
+            if name in trainable[:i]:
+                fail(tree["trainable"], "training.trainable", f"'{name}' is named twice")
             if name not in known:
                 listed = ", ".join(names) if hidden <= 4 else f"{names[0]}, {names[1]}, ..., {names[-1]}"
                 fail(

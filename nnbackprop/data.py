@@ -599,7 +599,9 @@ def _rows(text, ncols, indices, names, source, line_offset):
             expected = f"{ncols} as in the header" if names[0] is not None else "one number per line"
             spans = any("\n" in cell for cell in cells)  # a quote that never closed takes the lines after it
             hint = f"; a quoted field from line {number} holds a line end: is a closing quote missing?" if spans else ""
-            raise DataError(f"{source}: line {number}: {len(cells)} fields, expected {expected}{hint}")
+            raise DataError(
+                f"{source}: line {number}: {len(cells)} field{'s' * (len(cells) != 1)}, expected {expected}{hint}"
+            )
         yield tuple(_number(cells[index], source, number, name, ncols) for index, name in zip(indices, names))
 
 

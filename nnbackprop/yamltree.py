@@ -188,6 +188,21 @@ def text(value, key: str) -> str:
     return value.text.strip()
 
 
+BOOLEAN = re.compile(r"true|false|yes|no|on|off", re.IGNORECASE)  # YAML's booleans, unquoted
+
+
+def path(value, key: str) -> str:
+    """A file's path: a string, but not an unquoted YAML number or boolean (``output: true``
+    is not a file named "true", unless it is quoted)."""
+    name = text(value, key)
+    if not value.quoted and (NUMBER.fullmatch(name) or BOOLEAN.fullmatch(name)):
+        kind = "number" if NUMBER.fullmatch(name) else "boolean"
+        fail(
+            value, key, f"must be a file's path, got the {kind} {name}; quote it ('{name}') if that is the file's name"
+        )
+    return name
+
+
 def optional(value, read, key, *args):
     if isinstance(value, Scalar) and value.null:
         return None

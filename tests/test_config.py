@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import STATQUEST_CONFIG
 
@@ -179,6 +181,13 @@ def test_a_column_named_like_a_yaml_boolean_stays_a_string(write_config):
         ("data: {path: data.csv}\ntraining: {max_epochs: -1}\n", r"training.max_epochs: must be at least 0, got -1"),
         ("data: {path: data.csv}\ntraining: {min_step_size: -1e-3}\n", r"training.min_step_size: must be at least 0"),
         ("data: {path: data.csv}\ntraining: {trainable: [b9]}\n", r"training.trainable: no parameter 'b9'"),
+        ("data: {path: data.csv}\ntraining: {trainable: [w1, b3, w1]}\n", r"training.trainable: 'w1' is named twice"),
+        (
+            "data: {path: data.csv}\noutput: true\n",
+            r"config.yaml:2: output: must be a file's path, got the boolean true; quote it \('true'\)",
+        ),
+        ("data: {path: data.csv}\noutput: 3\n", r"output: must be a file's path, got the number 3"),
+        ("data: {path: 1e3}\n", r"config.yaml:1: data.path: must be a file's path, got the number 1e3"),
         (
             "data: {path: data.csv}\ntraining: {trainable: []}\n",
             r"training.trainable: must name at least one parameter",
@@ -219,3 +228,8 @@ def test_lm_refuses_more_parameters_than_its_dense_solve_takes(write_config):
 def test_training_choices_are_checked(write_config, text):
     with pytest.raises(ConfigError, match=r"config.yaml:2: training\."):
         load(str(write_config(f"data: {{path: data.csv}}\ntraining: {{{text}}}\n")))
+
+
+def test_a_quoted_number_or_boolean_is_a_files_name(write_config):
+    config = load(str(write_config("data: {path: data.csv}\noutput: 'true'\n")))
+    assert os.path.basename(config.output) == "true"

@@ -69,7 +69,7 @@ def test_tolerated_forms(tmp_path, content):
         ("dosage,efficacy\n0,0\n0.5,\n", "line 3, column 'efficacy': an empty cell is not a number"),
         ("dosage,efficacy\n0,nan\n", "line 2, column 'efficacy': 'nan' is not a finite number"),
         ("dosage,efficacy\n0,0\ninf,1\n", "line 3, column 'dosage': 'inf' is not a finite number"),
-        ("dosage,efficacy\n0,0\n0.5\n", "line 3: 1 fields, expected 2 as in the header"),
+        ("dosage,efficacy\n0,0\n0.5\n", "line 3: 1 field, expected 2 as in the header"),
         ("dosage,efficacy\n0,0\n0.5,1,7\n", "line 3: 3 fields, expected 2 as in the header"),
         (b"dosage,efficacy\n0,\x00\x01\x02\n", "binary file"),
         (b"dosage,efficacy\n0,0\n\xff\xfe,1\n", "line 3: not UTF-8 text"),

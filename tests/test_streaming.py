@@ -210,7 +210,7 @@ def test_a_bad_cell_after_a_field_of_several_lines_names_its_own_line(tmp_path, 
 
 def test_a_quote_that_never_closes_is_named(tmp_path, block_bytes):
     raw = QUOTED.replace('"one line"', '"one line', 1)
-    with pytest.raises(DataError, match=r"line 2: \d+ fields, expected 3 as in the header; a quoted field from line 2"):
+    with pytest.raises(DataError, match=r"line 2: \d+ fields?, expected 3 as in the header; a quoted field from line 2"):
         load_outer(tmp_path, raw)
 
 
@@ -240,7 +240,7 @@ def test_a_header_name_may_hold_a_line_end(tmp_path, block_bytes):
 
 
 def test_a_row_of_only_an_empty_quoted_field_is_not_a_blank_line(tmp_path, block_bytes):
-    with pytest.raises(DataError, match=r"line 3: 1 fields, expected 2 as in the header"):
+    with pytest.raises(DataError, match=r"line 3: 1 field, expected 2 as in the header"):
         load(tmp_path, b'dosage,efficacy\n1,2\n""\n3,4\n')
 
 

@@ -61,7 +61,7 @@ class Progress(_Line):
         done, total = (start or 0) * self.max_epochs + epoch, self.starts * self.max_epochs
         left = elapsed / max(done - self.first, 1) * (total - done)
         text = f"epoch {epoch:,}/{self.max_epochs:,}  SSR {loss:.6g}  {_duration(elapsed)}"
-        if self.starts > 1:  # numbered from 0, as the summary's "start 1 of 3 won" and the result's best_start
+        if self.starts > 1:  # numbered from 0, as the summary's "best of 3 starts: start 1" and the result's best_start
             text = f"start {start or 0} of {self.starts}  {text}"
         if self.interactive:
             bar = _bar(done / max(total, 1))

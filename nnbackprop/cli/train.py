@@ -138,7 +138,7 @@ def train(
     if dry_run:
         if not quiet:
             say(
-                f"config {config_path} and data {config.data.path} ({len(job.x)} rows, columns "
+                f"config {config_path} and data {config.data.path} ({len(job.x)} row{'s' * (len(job.x) != 1)}, columns "
                 f"{job.data['input']} -> {job.data['target']}) are valid; nothing written"
             )
         click.echo(json.dumps(config.to_dict(), indent=2))
@@ -219,10 +219,10 @@ def _say_setup(job):
     config, settings = job.config, job.settings
     names = param_names(config.model.hidden)
     trainable = [name for name, on in zip(names, settings.trainable) if on]
-    hidden = config.model.hidden
+    hidden, rows = config.model.hidden, len(job.x)
     say(
-        f"training {hidden} hidden {config.model.activation} neuron{'s' * (hidden != 1)} on {len(job.x)} rows of "
-        f"{config.data.path} ({job.data['input']} -> {job.data['target']})"
+        f"training {hidden} hidden {config.model.activation} neuron{'s' * (hidden != 1)} on {rows} "
+        f"row{'s' * (rows != 1)} of {config.data.path} ({job.data['input']} -> {job.data['target']})"
     )
     say(
         f"{results.optimizer_name(config.to_dict()['training'])}, at most {settings.max_epochs} epochs, "
@@ -441,7 +441,7 @@ def _summary(doc, out, job, verbose=False):
         line += f" (the best, {best:.6g} at epoch {doc['best_epoch']}, beat the final one)"
     line += f" ({doc['wall_time_s']:.2f} s)"
     if "starts" in doc:
-        line += f"; start {doc['best_start']} of {len(doc['starts'])} won"
+        line += f"; best of {len(doc['starts'])} starts: start {doc['best_start']} (numbered from 0)"
     say(line)
     if doc["converged"]:
         tolerance = doc["config"]["training"]["gradient_tolerance"]
