@@ -224,6 +224,18 @@ def test_evaluate_text_is_an_aligned_table(hand_model, tmp_path, invoke):
     assert result.stdout == "n     3\nSSR   0.75\nMSE   0.25\nRMSE  0.5\nR²    0.91346154\n"
 
 
+def test_evaluate_says_why_scores_that_overflow_are_not_numbers(hand_model, tmp_path, invoke):
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n0,0\n1e200,1\n")  # a residual of about 1e200: its square is beyond float64
+    text = invoke("evaluate", "-p", hand_model, "-d", data)
+    assert text.exit_code == 0 and "SSR   inf" in text.stdout
+    assert text.stderr.count("\n") == 1 and "add up beyond float64's largest number" in text.stderr
+    as_json = invoke("evaluate", "-p", hand_model, "-d", data, "-f", "json")
+    assert json.loads(as_json.stdout)["ssr"] is None and "null in --format json" in as_json.stderr
+    quiet = invoke("evaluate", "-p", hand_model, "-d", data, "-q")
+    assert quiet.stderr == ""
+
+
 def test_evaluate_reads_stdin(hand_model, invoke):
     result = invoke("evaluate", "-p", hand_model, "-d", "-", "-f", "json", input=HAND_DATA)
     assert result.exit_code == 0, result.stderr

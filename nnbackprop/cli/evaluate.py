@@ -55,9 +55,9 @@ def evaluate(params_path, data_path, input_column, target_column, fmt, quiet):
     with np.errstate(over="ignore", invalid="ignore"):
         predicted = forward(model.theta, x, model.activation)
     scores = metrics.regression(observed, predicted)
-    note = metrics.r2_undefined_reason(observed)
-    if note and not quiet:
-        say(note, fg="yellow")
+    for note in (metrics.r2_undefined_reason(observed), _overflow(scores, x, predicted)):
+        if note and not quiet:
+            say(note, fg="yellow")
     if fmt == "json":
         click.echo(json.dumps(results.json_safe(scores)))
         return
@@ -66,3 +66,17 @@ def evaluate(params_path, data_path, input_column, target_column, fmt, quiet):
         undefined = value is None or isinstance(value, float) and math.isnan(value)
         shown = "undefined" if undefined else value if isinstance(value, int) else f"{value:.8g}"
         click.echo(f"{labels[key]:<5} {shown}")
+
+
+def _overflow(scores, x, predicted) -> str | None:
+    """Why the scores are not finite, where they are not (None where they are)."""
+    if math.isfinite(scores["ssr"]):
+        return None
+    bad = np.flatnonzero(~np.isfinite(predicted))
+    why = (
+        f"the prediction for row {bad[0] + 1} (input {x[bad[0]]:g}) overflows"
+        if len(bad)
+        else "the squared residuals add up beyond float64's largest number, about 1.8e308"
+    )
+    return f"note: {why}: the scores are inf or undefined here, null in --format json"
+
