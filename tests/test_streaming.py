@@ -210,7 +210,8 @@ def test_a_bad_cell_after_a_field_of_several_lines_names_its_own_line(tmp_path, 
 
 def test_a_quote_that_never_closes_is_named(tmp_path, block_bytes):
     raw = QUOTED.replace('"one line"', '"one line', 1)
-    with pytest.raises(DataError, match=r"line 2: \d+ fields?, expected 3 as in the header; a quoted field from line 2"):
+    said = r"line 2: \d+ fields?, expected 3 as in the header; a quoted field from line 2"
+    with pytest.raises(DataError, match=said):
         load_outer(tmp_path, raw)
 
 
