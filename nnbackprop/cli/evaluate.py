@@ -79,4 +79,3 @@ def _overflow(scores, x, predicted) -> str | None:
         else "the squared residuals add up beyond float64's largest number, about 1.8e308"
     )
     return f"note: {why}: the scores are inf or undefined here, null in --format json"
-
