@@ -6,7 +6,7 @@ backward pass: central differences::
 
     (SSR(theta + h e_j) - SSR(theta - h e_j)) / (2 h)
 
-at ten steps h from a tenth of the parameter's unit down, extrapolated to h = 0
+at up to ten steps h from a tenth of the parameter's unit down, extrapolated to h = 0
 (Ridders' method).  A parameter's unit is how far it moves for the fit to change:
 ``max(1, |theta_j|)``, or less where that would move every sample's x_i by more than 1
 (an input weight on inputs in the thousands) or the predictions by more than the

@@ -120,16 +120,19 @@ def explain(config_path, params_path, overrides, lr, epochs, seed, fmt, quiet):
     help="The largest rel_error that passes.",
 )
 def gradcheck(config_path, params_path, overrides, lr, epochs, seed, fmt, quiet, tolerance):
-    """Check each analytic gradient against a finite difference.
+    """Check each analytic gradient against finite differences.
 
     \b
-      numeric   = (SSR(p + h) - SSR(p - h)) / 2h,  h = 6e-6 * max(1, |p|)
-      rel_error = |analytic - numeric| / max(largest |gradient component|, 1)
+      numeric   = (SSR(p + h) - SSR(p - h)) / 2h, at up to ten ever smaller h, extrapolated to h = 0
+      rel_error = |analytic - numeric| / max(largest |gradient component|, ceiling / 100)
+      ceiling   = 2 |observed - predicted| * largest |dpredicted/dp|
 
-    The error is measured against the whole gradient's size, so a gradient near 0 is not
-    failed on the finite difference's rounding noise. Exits 0 when every rel_error is at
-    most --tolerance, 4 when any is larger. With relu, a parameter whose difference
-    straddles the corner at 0 is marked and not judged.
+    Each h starts at a tenth of the parameter's unit: max(1, |p|), or less where that would
+    move the neurons' inputs by more than 1 or the predictions by more than the targets'
+    spread. The error is measured against the whole gradient's size, so a gradient near 0 is
+    not failed on the finite difference's rounding noise. Exits 0 when every rel_error is at
+    most --tolerance, 4 when any is larger. With relu, one difference of h = 6e-6 units; a
+    parameter whose difference straddles the corner at 0 is marked and not judged.
 
     \b
     Examples:
