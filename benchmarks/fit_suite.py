@@ -146,17 +146,24 @@ def run_cli(config, seed, sets, x, y, xt, yt, hidden):
     return run
 
 
-def run_trf(seed, x, y, xt, yt, hidden):
+def run_trf(seed, x, y, xt, yt, hidden, standard=False):
+    """scipy's trf from lm's start, on the data as it is or (``standard``) in lm's own coordinates:
+    x and y in standard units, where λ·I damps (the start and the answer mapped, the SSR the data's)."""
     from scipy.optimize import least_squares
 
-    theta0 = initial_theta(hidden, seed, {}, 1, Units.of(x, y))[0]  # lm's start: drawn in standard units
+    units = Units.of(x, y)
+    theta0 = initial_theta(hidden, seed, {}, 1, units, spread=True)[0]  # lm's start, in standard units
+    if standard:
+        x, y = (x - units.x_shift) / units.x_scale, (y - units.y_shift) / units.y_scale
+        theta0 = units.standard(theta0)
     start = time.perf_counter()
     with np.errstate(all="ignore"):
         sol = least_squares(
             lambda t: forward(t, x) - y, theta0, jac=lambda t: jacobian(t, x), method="trf", max_nfev=MAX_LM
         )
     wall = time.perf_counter() - start
-    return {"ssr": 2 * sol.cost, "passes": sol.nfev + (sol.njev or 0), "wall": wall, "r2": r2(yt, forward(sol.x, xt))}
+    ssr, theta = (units.ssr(2 * sol.cost), units.original(sol.x)) if standard else (2 * sol.cost, sol.x)
+    return {"ssr": ssr, "passes": sol.nfev + (sol.njev or 0), "wall": wall, "r2": r2(yt, forward(theta, xt))}
 
 
 def run_mlp(activation, seed, x, y, xt, yt, hidden):
@@ -187,7 +194,8 @@ def methods():
         if settings and "training.optimizer" not in settings:
             settings["training.max_epochs"] = MAX_EPOCHS
     if importlib.util.find_spec("scipy"):  # the anchors are optional: a missing one is left out
-        out["scipy trf"] = ("trf", None)
+        out["scipy trf"] = ("trf", False)
+        out["scipy trf, standard units"] = ("trf", True)
     if importlib.util.find_spec("sklearn"):
         out["sklearn lbfgs relu"] = ("mlp", "relu")
         out["sklearn lbfgs tanh"] = ("mlp", "tanh")
@@ -254,7 +262,7 @@ def main():
             elif kind == "cli":
                 runs[method] = [run_cli(config, s, arg, *data) for s in starts]
             elif kind == "trf":
-                runs[method] = [run_trf(s, *data) for s in starts]
+                runs[method] = [run_trf(s, *data, arg) for s in starts]
             else:
                 runs[method] = [run_mlp(arg, s, *data) for s in starts]
             print(f"{name}: {method}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -282,7 +290,9 @@ def main():
             f"rate: min_step_size {GD_MIN_STEP:g}); lm: at most {MAX_LM} iterations; defaults: the config as written "
             f"(data, hidden, seed: lm, as it names no learning rate, at most {LM_MAX_EPOCHS} iterations); trf: "
             f"max_nfev {MAX_LM}, from lm's starts (a seed's draw in standard units, mapped to the data's; gd at a "
-            f"fixed rate draws in the data's own); sklearn: max_iter 5000, its default alpha (an L2 penalty), "
+            f"fixed rate draws in the data's own), on the data as it is; trf, standard units: the same with x and y "
+            f"in standard units, the coordinates lm takes its steps in (its λ·I damps there); "
+            f"sklearn: max_iter 5000, its default alpha (an L2 penalty), "
             f"relu/tanh: not the same network, so left out of the best SSR.\n\n{machine()}\n",
             "| dataset | rows | hidden | gd fixed rate | true curve's held-out R² | best SSR (softplus methods) |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -328,6 +338,9 @@ def targets(results, starts):
         lm, trf = runs["lm"], runs["scipy trf"]
         check(lm["share"] >= trf["share"], f"{name}: lm success {lm['share']:.0%} >= trf's {trf['share']:.0%}")
         check(lm["passes"] <= trf["passes"], f"{name}: lm median passes {lm['passes']:g} <= trf's {trf['passes']:g}")
+        if "scipy trf, standard units" in runs:  # not a target: where trf's share comes from
+            share = runs["scipy trf, standard units"]["share"]
+            lines.append(f"INFO: {name}: trf in standard units (lm's coordinates): {share:.0%}")
     _, _, xt, yt, truth = make_data("sine", list(DATASETS).index("sine"))
     true_r2 = r2(yt, truth)
     defaults = results["sine"]["defaults"]["runs"]
@@ -348,9 +361,10 @@ def replicates(count, starts, folder):
     lm = methods()["lm"][1]
     lines = [
         f"\n## Replicates\n\nlm and trf on {count} fresh draw{'s' * (count > 1)} of each dataset (the dosage "
-        f"data: the same data), {starts} other starts each; success against the best SSR either found on that draw.\n",
-        "| dataset | draw | starts | lm success | trf success |",
-        "| --- | ---: | --- | ---: | ---: |",
+        f"data: the same data), {starts} other starts each; success against the best SSR any of them found on that "
+        "draw. trf std: trf in standard units, lm's coordinates.\n",
+        "| dataset | draw | starts | lm success | trf success | trf std success |",
+        "| --- | ---: | --- | ---: | ---: | ---: |",
     ]
     totals = {name: Counter() for name in DATASETS}
     for k in range(1, count + 1):
@@ -362,17 +376,18 @@ def replicates(count, starts, folder):
             ssrs = {
                 "lm": [run_cli(config, s, lm, *data)["ssr"] for s in seeds],
                 "trf": [run_trf(s, *data)["ssr"] for s in seeds],
+                "trf std": [run_trf(s, *data, True)["ssr"] for s in seeds],
             }
             limit = success_limit(min(min(v) for v in ssrs.values()))
             wins = {m: sum(v <= limit for v in values) for m, values in ssrs.items()}
             totals[name].update(wins)
-            print(f"replicate {k}: {name}: lm {wins['lm']}, trf {wins['trf']}", file=sys.stderr)
-            cells = [name, draw, f"{seeds[0]}..{seeds[-1]}", f"{wins['lm']}/{starts}", f"{wins['trf']}/{starts}"]
+            print(f"replicate {k}: {name}: " + ", ".join(f"{m} {w}" for m, w in wins.items()), file=sys.stderr)
+            cells = [name, draw, f"{seeds[0]}..{seeds[-1]}", *(f"{w}/{starts}" for w in wins.values())]
             lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines.append("")
     n = count * starts
     for name, won in totals.items():
-        lines.append(f"- {name}, all {count} draws: lm {won['lm']}/{n}, trf {won['trf']}/{n}")
+        lines.append(f"- {name}, all {count} draws: " + ", ".join(f"{m} {won[m]}/{n}" for m in ssrs))
     return lines
 
 

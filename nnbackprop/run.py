@@ -390,7 +390,7 @@ def network_at(config_path, overrides, params_path, stdin=None):
         results.check_fits(model, config, params_path)
         theta = model.theta
     else:
-        theta = initial_theta(config.model.hidden, config.init.seed, config.init.values, 1, units)[0]
+        theta = _initial(config, 1, units)[0]
     return config, x, y, theta, config.trainable_mask, units
 
 
@@ -431,8 +431,14 @@ def _starting_state(config, init_params, resume, data_sha, units):
         model = results.load_model(init_params)
         results.check_fits(model, config, init_params)
         return State.start(model.theta), {"init_params_from": init_params}, []
-    theta = initial_theta(config.model.hidden, config.init.seed, config.init.values, restarts, units)
-    return State.start(theta), {}, []
+    return State.start(_initial(config, restarts, units)), {}, []
+
+
+def _initial(config, starts, units):
+    """A config's ``starts`` starting points (:func:`~nnbackprop.training.initial_theta`): for lm
+    and auto drawn in standard units, each neuron bending at a random point of x's range."""
+    spread = not is_fixed_rate(config.training.optimizer, config.training.learning_rate)
+    return initial_theta(config.model.hidden, config.init.seed, config.init.values, starts, units, spread)
 
 
 def stepping_units(config, x, y) -> Units:

@@ -95,20 +95,28 @@ class Interrupt:
     signal: int = 0
 
 
-def initial_theta(hidden: int, seed: int | None, values: dict, starts: int = 1, units=IDENTITY) -> np.ndarray:
+def initial_theta(
+    hidden: int, seed: int | None, values: dict, starts: int = 1, units=IDENTITY, spread: bool = False
+) -> np.ndarray:
     """Starting parameters, shape (starts, 3H + 1).
 
     Weights w1..w2H come from a standard normal drawn with ``seed`` (row r for start r,
     weights in the order w1..wH, w(H+1)..w(2H)), biases are 0: in ``units``
     (:class:`~nnbackprop.units.Units`: lm and auto draw them in standard units), mapped to
-    the data's; then ``values`` overrides by name, in the data's units.
+    the data's; then ``values`` overrides by name, in the data's units.  With ``spread`` (lm
+    and auto) the hidden biases are drawn too, after the weights: b_i = -w_i * c_i with c_i
+    uniform on [-1, 1], so neuron i bends at x' = c_i, a uniform point of the data's range in
+    standard units, instead of every neuron at its middle.
     """
     names = param_names(hidden)
     theta = np.zeros((starts, len(names)))
     if seed is not None:
-        draws = np.random.default_rng(seed).standard_normal((starts, 2 * hidden))
+        rng = np.random.default_rng(seed)
+        draws = rng.standard_normal((starts, 2 * hidden))
         weights = [i for i, name in enumerate(names) if name.startswith("w")]
         theta[:, weights] = draws
+        if spread:
+            theta[:, 1 : 2 * hidden : 2] = -draws[:, :hidden] * rng.uniform(-1.0, 1.0, (starts, hidden))
     theta = units.original(theta)
     position = {name: i for i, name in enumerate(names)}
     for name, value in values.items():

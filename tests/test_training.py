@@ -8,7 +8,7 @@ from conftest import DOSAGE_X, DOSAGE_Y, IMPLEMENTATIONS, STATQUEST_OPTIMIZED, S
 
 from nnbackprop import kernel, training
 from nnbackprop.kernel import Kernel
-from nnbackprop.network import param_names, ssr_and_gradient
+from nnbackprop.network import param_names, ssr_and_gradient, unpack
 from nnbackprop.training import Interrupt, Settings, State, initial_theta, train
 
 X, Y = DOSAGE_X, DOSAGE_Y
@@ -142,6 +142,17 @@ def test_random_init_draws_weights_and_zero_biases():
         assert (theta[:, k] == 0).all() == name.startswith("b")
     np.testing.assert_array_equal(theta[0], initial_theta(2, 7, {})[0])  # start 0 = the single run
     assert initial_theta(2, 7, {"w3": 0.5})[0, names.index("w3")] == 0.5
+
+
+def test_a_spread_init_bends_each_neuron_at_a_uniform_point_of_the_standard_range():
+    plain, spread = initial_theta(3, 7, {}, 400), initial_theta(3, 7, {}, 400, spread=True)
+    w, b, w_out, b_out = unpack(spread)
+    np.testing.assert_array_equal(w, unpack(plain)[0])  # the same weights as without spread
+    np.testing.assert_array_equal(w_out, unpack(plain)[2])
+    assert (b_out == 0).all()
+    bends = -b / w
+    assert (np.abs(bends) <= 1).all()
+    assert np.histogram(bends, bins=4, range=(-1, 1))[0].min() > 0.2 * bends.size  # spread over all of it
 
 
 def test_restarts_each_equal_their_start_trained_alone():
