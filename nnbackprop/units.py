@@ -20,7 +20,8 @@ standard deviations from 19, 11, 5, 4 and 20, [0, 1] from 20, 6, 0, 0 and 20; on
 draws of four of them, this one and the means and deviations tied, 110 starts each.)  A
 seed's start is drawn in these units too, each hidden neuron bending at a uniform point of [-1, 1]
 (:func:`~nnbackprop.training.initial_theta`), so across the data's range of x.  Parameters in
-the data's units add x_shift / x_scale to the digits a bias needs: x of 1.7e9 (a Unix time) over a day costs about 5 of its 16.
+the data's units add x_shift / x_scale to the digits a bias needs: x of 1.7e9 (a Unix time)
+over a day costs about 5 of its 16.
 
 A constant y is scaled by its size, not shifted (its exact fit is measured against
 |observed|); a constant x is only shifted.  x is not shifted where a hidden bias is frozen
