@@ -154,7 +154,7 @@ def run_trf(seed, x, y, xt, yt, hidden, standard=False):
     units = Units.of(x, y)
     theta0 = initial_theta(hidden, seed, {}, 1, units, spread=True)[0]  # lm's start, in standard units
     if standard:
-        x, y = (x - units.x_shift) / units.x_scale, (y - units.y_shift) / units.y_scale
+        x, y = units.x(x)[:], units.y(y)[:]
         theta0 = units.standard(theta0)
     start = time.perf_counter()
     with np.errstate(all="ignore"):
